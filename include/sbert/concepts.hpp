@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// What losses, evaluators and samplers say they need from a data set, and the concepts that
+// check a schema against it. Torch-free: these compile in well under a second.
+//
+// A component declares
+//     static constexpr sbert::inputs_spec inputs{.texts = sbert::exactly(2),
+//                                                .labels = sbert::label_kind::score};
+// and `LossFor<L, S>` (or EvaluatorFor / SamplerFor) checks schema S against it, one named
+// concept per rule so the compiler's notes say which rule failed and how to fix it.
+#pragma once
+#include <cstddef>
+#include <limits>
+
+#include <sbert/data/schema.hpp>
+#include <sbert/detail/unsatisfied.hpp>
+
+namespace sbert {
+
+/// How many input (text) columns a component takes: [min, max].
+struct column_count {
+  std::size_t min = 0;
+  std::size_t max = std::numeric_limits<std::size_t>::max();
+  [[nodiscard]] constexpr bool contains(std::size_t n) const { return n >= min && n <= max; }
+};
+[[nodiscard]] constexpr column_count exactly(std::size_t n) { return {n, n}; }
+[[nodiscard]] constexpr column_count at_least(std::size_t n) { return {n}; }
+[[nodiscard]] constexpr column_count between(std::size_t lo, std::size_t hi) { return {lo, hi}; }
+
+/// A set of label kinds: `label_kind::score | label_kind::class_label`.
+struct label_set {
+  unsigned bits = 0;
+  constexpr label_set() = default;
+  constexpr label_set(label_kind k) : bits(static_cast<unsigned>(k)) {}  // NOLINT: implicit by design
+  [[nodiscard]] constexpr bool contains(label_kind k) const { return (bits & static_cast<unsigned>(k)) != 0; }
+  [[nodiscard]] constexpr bool needs_label() const { return !contains(label_kind::none); }
+};
+[[nodiscard]] constexpr label_set operator|(label_set a, label_set b) { label_set s; s.bits = a.bits | b.bits; return s; }
+[[nodiscard]] constexpr label_set operator|(label_kind a, label_kind b) { return label_set{a} | label_set{b}; }
+
+/// The data-set shape a loss, evaluator or sampler accepts.
+struct inputs_spec {
+  column_count texts = at_least(1);
+  label_set labels = label_kind::none;
+  /// Whether a variable-length text-list column (many negatives per row) is accepted.
+  bool text_list = false;
+};
+
+/// Satisfied by a type with `static constexpr inputs_spec inputs`.
+template <class T>
+concept DeclaresInputs = requires {
+  { T::inputs } -> std::convertible_to<inputs_spec>;
+};
+
+// ---- one rule, one concept, one message ----------------------------------------------------
+template <class T, class S>
+concept EnoughInputColumns = (S::input_count >= T::inputs.texts.min) ||
+    unsatisfied<"the schema has fewer input (text) columns than this component needs: add the missing text columns, or choose a component for fewer columns">();
+
+template <class T, class S>
+concept NotTooManyInputColumns = (S::input_count <= T::inputs.texts.max) ||
+    unsatisfied<"the schema has more input (text) columns than this component accepts: drop or reorder them with dataset.select_columns<...>() / remove_columns<...>()">();
+
+template <class T, class S>
+concept HasRequiredLabel = !(T::inputs.labels.needs_label() && S::label == label_kind::none) ||
+    unsatisfied<"this component needs a label column, and the schema has none: add a score_column, class_column or vector_column of the kind it takes">();
+
+template <class T, class S>
+concept NoUnexpectedLabel = !(S::label != label_kind::none && !T::inputs.labels.needs_label() &&
+                              !T::inputs.labels.contains(S::label)) ||
+    unsatisfied<"this component takes no label, but the schema has a label column: remove it with dataset.remove_columns<...>()">();
+
+template <class T, class S>
+concept LabelKindFits = S::label == label_kind::none || !T::inputs.labels.needs_label() ||
+                        T::inputs.labels.contains(S::label) ||
+    unsatisfied<"the schema's label column has the wrong kind for this component (for example a class label where a float score is needed): convert it with dataset.map, or choose a component for that label">();
+
+template <class T, class S>
+concept TextListAccepted = !S::has_text_list || T::inputs.text_list ||
+    unsatisfied<"the schema has a text-list column (many texts per row), which this component does not take: use multiple_negatives_ranking_loss, or split the list into fixed columns">();
+
+/// The whole check: schema S fits what T declares.
+template <class T, class S>
+concept InputsFit = Schema<S> && DeclaresInputs<T> && EnoughInputColumns<T, S> &&
+                    NotTooManyInputColumns<T, S> && HasRequiredLabel<T, S> &&
+                    NoUnexpectedLabel<T, S> && LabelKindFits<T, S> && TextListAccepted<T, S>;
+
+/// A loss that can train on data of schema S.
+template <class L, class S>
+concept LossFor = InputsFit<L, S>;
+/// An evaluator that can score a data set of schema S.
+template <class E, class S>
+concept EvaluatorFor = InputsFit<E, S>;
+/// A batch sampler that can draw batches from a data set of schema S.
+template <class B, class S>
+concept SamplerFor = InputsFit<B, S>;
+
+}  // namespace sbert
