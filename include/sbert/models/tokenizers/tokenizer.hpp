@@ -2,6 +2,7 @@
 // The runtime interface every tokenizer implements (WordPiece, SentencePiece, ...).
 // Torch-free: it produces plain integer buffers; the model layer turns them into tensors.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -39,6 +40,15 @@ class tokenizer {
                                         std::optional<std::string_view> pair = std::nullopt,
                                         std::size_t max_length = 0) const = 0;
 
+  /// encode() into a reused `out` (its vectors keep their capacity). `with_tokens` false skips
+  /// the token strings, which models never need: the hot path of training and encode().
+  virtual void encode_into(encoding& out, std::string_view text,
+                           std::optional<std::string_view> pair = std::nullopt,
+                           std::size_t max_length = 0, bool with_tokens = true) const {
+    out = encode(text, pair, max_length);
+    if (!with_tokens) out.tokens.clear();
+  }
+
   [[nodiscard]] virtual std::int64_t pad_id() const = 0;
   [[nodiscard]] virtual std::size_t vocab_size() const = 0;
 
@@ -52,7 +62,7 @@ class tokenizer {
     encs.reserve(texts.size());
     std::size_t longest = 0;
     for (auto t : texts) {
-      encs.push_back(encode(t, std::nullopt, max_length));
+      encode_into(encs.emplace_back(), t, std::nullopt, max_length, false);
       longest = std::max(longest, encs.back().input_ids.size());
     }
     return pad(encs, longest);

@@ -1,0 +1,350 @@
+// WordPiece against the Hugging Face Rust tokenizer's own output (shared/models/reference) and
+// the Python BertTokenizer's (shared/reference/embeddings.json): exact match, no tolerance.
+#include <simdjson.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "sbert/error.hpp"
+#include "sbert/models/tokenizers/wordpiece.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::literals;
+using sbert::models::encoding;
+using sbert::models::load_wordpiece;
+using sbert::models::wordpiece_tokenizer;
+
+namespace {
+
+std::string bert_dir() { return sbert::test::shared_dir() + "/models/bert-base-uncased"; }
+
+struct reference_case {
+  std::string text;
+  std::optional<std::string> pair;
+  std::size_t max_length = 0;
+  std::vector<std::string> tokens;
+  std::vector<std::int64_t> ids, type_ids, attention_mask;
+  std::string decoded;
+};
+
+std::vector<std::int64_t> int_array(simdjson::dom::element e) {
+  std::vector<std::int64_t> out;
+  for (auto x : e.get_array()) out.push_back(x.get_int64().value());
+  return out;
+}
+
+std::vector<std::string> string_array(simdjson::dom::element e) {
+  std::vector<std::string> out;
+  for (auto x : e.get_array()) out.emplace_back(x.get_string().value());
+  return out;
+}
+
+std::vector<reference_case> load_reference() {
+  const auto path = sbert::test::shared_dir() + "/models/reference/bert-base-uncased_wordpiece_reference.jsonl";
+  std::ifstream in(path);
+  REQUIRE(in);
+  std::vector<reference_case> cases;
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    simdjson::dom::element d = parser.parse(line);
+    reference_case c;
+    c.text = std::string(d["text"].get_string().value());
+    if (!d["text_pair"].is_null()) c.pair = std::string(d["text_pair"].get_string().value());
+    if (!d["max_length"].is_null()) c.max_length = static_cast<std::size_t>(d["max_length"].get_int64().value());
+    c.tokens = string_array(d["tokens"]);
+    c.ids = int_array(d["ids"]);
+    c.type_ids = int_array(d["type_ids"]);
+    c.attention_mask = int_array(d["attention_mask"]);
+    c.decoded = std::string(d["decoded"].get_string().value());
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+void check_reference(const wordpiece_tokenizer& tok) {
+  const auto cases = load_reference();
+  REQUIRE(cases.size() == 114);
+  std::size_t pairs = 0, truncated = 0;
+  for (const auto& c : cases) {
+    INFO("text: " << c.text << " | pair: " << c.pair.value_or("<none>") << " | max_length " << c.max_length);
+    std::optional<std::string_view> pair;
+    if (c.pair) pair = *c.pair;
+    const encoding e = tok.encode(c.text, pair, c.max_length);
+    CHECK(e.tokens == c.tokens);
+    CHECK(e.input_ids == c.ids);
+    CHECK(e.token_type_ids == c.type_ids);
+    CHECK(e.attention_mask == c.attention_mask);
+    CHECK(tok.decode(e.input_ids) == c.decoded);
+    pairs += c.pair.has_value();
+    truncated += c.max_length > 0;
+  }
+  CHECK(pairs == 30);
+  CHECK(truncated == 20);
+}
+
+std::string temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("sbert_wordpiece_" + name + "_" + std::to_string(std::random_device{}()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// A small vocabulary for behaviour tests that do not need BERT's: [PAD] [UNK] [CLS] [SEP] [MASK]
+// then the letters a..z (ids 5..30), "##b", "un", "##aff", "##able".
+wordpiece_tokenizer tiny(sbert::models::wordpiece_options opt = {}) {
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (char c = 'a'; c <= 'z'; ++c) v.emplace_back(1, c);
+  for (const char* t : {"##b", "un", "##aff", "##able"}) v.emplace_back(t);
+  return wordpiece_tokenizer(v, opt);
+}
+
+std::string letters(std::size_t n) {  // "a b c ..." -> n tokens
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) s += ' ';
+    s += static_cast<char>('a' + i % 26);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("wordpiece: all reference cases from tokenizer.json", "[tokenizers][wordpiece]") {
+  const auto tok = wordpiece_tokenizer::from_tokenizer_json(bert_dir() + "/tokenizer.json");
+  CHECK(tok.vocab_size() == 30522);
+  CHECK(tok.pad_id() == 0);
+  check_reference(tok);
+}
+
+TEST_CASE("wordpiece: all reference cases from vocab.txt + tokenizer_config.json", "[tokenizers][wordpiece]") {
+  const auto tok = wordpiece_tokenizer::from_vocab_file(bert_dir() + "/vocab.txt",
+                                                        bert_dir() + "/tokenizer_config.json");
+  CHECK(tok.vocab_size() == 30522);
+  check_reference(tok);
+}
+
+TEST_CASE("wordpiece: load_wordpiece prefers tokenizer.json and falls back to vocab.txt", "[tokenizers][wordpiece]") {
+  const auto a = load_wordpiece(bert_dir());                              // tokenizer.json
+  const auto b = load_wordpiece(sbert::test::reference_dir() + "/tiny-bert-st");  // vocab.txt only
+  CHECK(b.model_max_length() == 64);
+  CHECK(a.model_max_length() == 0);
+  CHECK(b.options().lowercase);
+  const auto ea = a.encode("Hello, WORLD! Ünïcödé 你好");
+  const auto eb = b.encode("Hello, WORLD! Ünïcödé 你好");
+  CHECK(ea.input_ids == eb.input_ids);
+  CHECK(ea.tokens == eb.tokens);
+}
+
+TEST_CASE("wordpiece: Python reference tokenization of embeddings.json (max_seq_length 64)", "[tokenizers][wordpiece]") {
+  const auto path = sbert::test::reference_dir() + "/embeddings.json";
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.load(path);
+  const auto max_len = static_cast<std::size_t>(doc["max_seq_length"].get_int64().value());
+  REQUIRE(max_len == 64);
+  std::vector<std::string> sentences = string_array(doc["sentences"]);
+  REQUIRE(sentences.size() == 40);
+  const auto folder = load_wordpiece(sbert::test::reference_dir() + "/tiny-bert-st");
+  const auto json = load_wordpiece(bert_dir());
+  simdjson::dom::array tokenized = doc["tokenized"].get_array();
+  std::size_t i = 0, truncated = 0;
+  for (auto t : tokenized) {
+    INFO("sentence " << i << ": " << sentences[i]);
+    for (const auto* tok : {&folder, &json}) {
+      const auto e = tok->encode(sentences[i], std::nullopt, max_len);
+      CHECK(e.input_ids == int_array(t["input_ids"]));
+      CHECK(e.token_type_ids == int_array(t["token_type_ids"]));
+      CHECK(e.attention_mask == int_array(t["attention_mask"]));
+      CHECK(e.tokens == string_array(t["tokens"]));
+    }
+    truncated += folder.encode(sentences[i]).input_ids.size() > max_len;
+    ++i;
+  }
+  CHECK(i == 40);
+  CHECK(truncated >= 1);  // the long sentence (143 tokens untruncated)
+  CHECK(folder.encode(sentences[static_cast<std::size_t>(doc["long_sentence"]["index"].get_int64().value())])
+            .input_ids.size() ==
+        static_cast<std::size_t>(doc["long_sentence"]["untruncated_token_count_with_special_tokens"].get_int64().value()));
+
+  // The padded batch: right-padded with id 0 / mask 0 to the longest text.
+  std::vector<std::string_view> views(sentences.begin(), sentences.end());
+  const auto batch = folder.encode_batch(views, max_len);
+  REQUIRE(batch.batch == 40);
+  REQUIRE(batch.seq_len == 64);
+  std::vector<std::int64_t> ids, types, mask;
+  for (auto row : doc["padded_batch"]["input_ids"].get_array())
+    for (auto x : int_array(row)) ids.push_back(x);
+  for (auto row : doc["padded_batch"]["token_type_ids"].get_array())
+    for (auto x : int_array(row)) types.push_back(x);
+  for (auto row : doc["padded_batch"]["attention_mask"].get_array())
+    for (auto x : int_array(row)) mask.push_back(x);
+  CHECK(batch.input_ids == ids);
+  CHECK(batch.token_type_ids == types);
+  CHECK(batch.attention_mask == mask);
+}
+
+TEST_CASE("wordpiece: pair truncation is longest-first as in the Rust tokenizers", "[tokenizers][wordpiece]") {
+  const auto tok = tiny();
+  // The Rust unit test table: budget 7 (+3 special tokens), lengths 0/2/4/8.
+  struct row { std::size_t a, b, ea, eb; };
+  const row rows[] = {{0, 0, 0, 0}, {0, 2, 0, 2}, {0, 4, 0, 4}, {0, 8, 0, 7}, {2, 0, 2, 0}, {2, 2, 2, 2},
+                      {2, 4, 2, 4}, {2, 8, 2, 5}, {4, 0, 4, 0}, {4, 2, 4, 2}, {4, 4, 3, 4}, {4, 8, 3, 4},
+                      {8, 0, 7, 0}, {8, 2, 5, 2}, {8, 4, 4, 3}, {8, 8, 3, 4}};
+  for (const auto& r : rows) {
+    INFO(r.a << " + " << r.b);
+    const auto a = letters(r.a), b = letters(r.b);
+    const auto e = tok.encode(a, std::string_view(b), 10);
+    REQUIRE(e.input_ids.size() == r.ea + r.eb + 3);
+    CHECK(e.input_ids.front() == 2);
+    CHECK(e.input_ids[r.ea + 1] == 3);
+    CHECK(e.input_ids.back() == 3);
+    std::size_t ones = 0;
+    for (auto t : e.token_type_ids) ones += t == 1;
+    CHECK(ones == r.eb + 1);
+    for (std::size_t k = 0; k < r.ea; ++k) CHECK(e.input_ids[k + 1] == 5 + static_cast<std::int64_t>(k));
+  }
+  // Singles: max_length counts [CLS] and [SEP]; 0 means no truncation.
+  CHECK(tok.encode(letters(20), std::nullopt, 8).input_ids.size() == 8);
+  CHECK(tok.encode(letters(20)).input_ids.size() == 22);
+  CHECK(tok.encode(letters(20), std::nullopt, 1).input_ids.size() == 2);  // only the specials fit
+}
+
+TEST_CASE("wordpiece: greedy longest match, unknown words, max_input_chars_per_word", "[tokenizers][wordpiece]") {
+  auto tok = tiny();
+  CHECK(tok.encode("unaffable").tokens == std::vector<std::string>{"[CLS]", "un", "##aff", "##able", "[SEP]"});
+  CHECK(tok.encode("ab").tokens == std::vector<std::string>{"[CLS]", "a", "##b", "[SEP]"});
+  CHECK(tok.encode("ac").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"});  // no ##c
+  sbert::models::wordpiece_options opt;
+  opt.max_input_chars_per_word = 3;
+  tok = tiny(opt);
+  CHECK(tok.encode("abb b").tokens == std::vector<std::string>{"[CLS]", "a", "##b", "##b", "b", "[SEP]"});
+  CHECK(tok.encode("abbb").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"});
+}
+
+TEST_CASE("wordpiece: BERT normaliser details", "[tokenizers][wordpiece]") {
+  const auto tok = load_wordpiece(bert_dir());
+  auto toks = [&](std::string_view s) {
+    auto t = tok.encode(s).tokens;
+    return std::vector<std::string>(t.begin() + 1, t.end() - 1);
+  };
+  using v = std::vector<std::string>;
+  CHECK(toks("a\0b\xEF\xBF\xBD" "c"sv) == v{"abc"});             // NUL and U+FFFD removed
+  CHECK(toks("a\u200Bb") == v{"ab"});                             // U+200B (Cf) removed
+  CHECK(toks("a\x0B" "b") == v{"ab"});                               // VT is a control: removed, not a space
+  CHECK(toks("a\u3000b") == v{"a", "b"});                         // ideographic space splits
+  CHECK(toks("a\u2028b") == v{"a", "b"});
+  CHECK(toks("$5+3=8") == v{"$", "5", "+", "3", "=", "8"});        // ASCII symbols are punctuation
+  CHECK(toks("\u00BFqu\u00E9?") == v{"\u00BF", "que", "?"});
+  CHECK(toks("\u0130stanbul") == toks("istanbul"));               // strip: I + U+0307 -> i
+  CHECK(toks("ÅNGSTRÖM") == v{"ang", "##strom"});
+  CHECK(toks("\uF900") == toks("\u8C48"));                       // CJK compatibility ideograph -> NFD
+  CHECK(toks("hello [MASK] world [mask]") ==
+        v{"hello", "[MASK]", "world", "[", "mask", "]"});          // special tokens are matched raw
+  CHECK(tok.encode("[CLS]").input_ids == std::vector<std::int64_t>{101, 101, 102});
+
+  // lowercase without accent stripping: 'İ' lower-cases to "i\u0307" (two characters).
+  sbert::models::wordpiece_options opt;
+  opt.strip_accents = false;
+  std::vector<std::string> letters_vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "##\u0307", "\u03C3", "##\u03C3"};
+  const wordpiece_tokenizer t2(letters_vocab, opt);
+  CHECK(t2.encode("\u0130").tokens == std::vector<std::string>{"[CLS]", "i", "##\u0307", "[SEP]"});
+  CHECK(t2.encode("\u03A3\u03A3").tokens == std::vector<std::string>{"[CLS]", "\u03C3", "##\u03C3", "[SEP]"});  // no final sigma
+}
+
+TEST_CASE("wordpiece: invalid UTF-8 is a clear input_error", "[tokenizers][wordpiece]") {
+  const auto tok = tiny();
+  for (std::string bad : {std::string("ab\xFF" "cd"), std::string("\xC3"), std::string("\xED\xA0\x80"),
+                          std::string("\xC0\xAF"), std::string("\xF4\x90\x80\x80")}) {
+    INFO(bad.size());
+    CHECK_THROWS_AS(tok.encode(bad), sbert::input_error);
+    CHECK_THROWS_WITH(tok.encode(bad), Catch::Contains("invalid UTF-8"));
+  }
+  CHECK_THROWS_AS(tok.encode("a", std::string_view("\x80")), sbert::input_error);
+}
+
+TEST_CASE("wordpiece: save and reload round trip", "[tokenizers][wordpiece]") {
+  const auto orig = wordpiece_tokenizer::from_vocab_file(
+      sbert::test::reference_dir() + "/tiny-bert-st/vocab.txt",
+      sbert::test::reference_dir() + "/tiny-bert-st/tokenizer_config.json");
+  const auto dir = temp_dir("save");
+  orig.save(dir);
+  for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    CHECK(fs::exists(fs::path(dir) / f));
+  // vocab.txt is byte-identical to the original.
+  CHECK(sbert::models::detail::read_file(dir + "/vocab.txt") ==
+        sbert::models::detail::read_file(sbert::test::reference_dir() + "/tiny-bert-st/vocab.txt"));
+  const auto from_json = load_wordpiece(dir);
+  const auto from_vocab = wordpiece_tokenizer::from_vocab_file(dir + "/vocab.txt", dir + "/tokenizer_config.json");
+  CHECK(from_json.model_max_length() == 64);
+  CHECK(from_vocab.model_max_length() == 64);
+  CHECK(from_json.vocab_size() == orig.vocab_size());
+  for (std::int64_t id = 0; id < static_cast<std::int64_t>(orig.vocab_size()); ++id)
+    REQUIRE(from_json.id_to_token(id) == orig.id_to_token(id));
+  for (const auto& c : load_reference()) {
+    std::optional<std::string_view> pair;
+    if (c.pair) pair = *c.pair;
+    const auto a = orig.encode(c.text, pair, c.max_length);
+    const auto b = from_json.encode(c.text, pair, c.max_length);
+    const auto d = from_vocab.encode(c.text, pair, c.max_length);
+    CHECK(a.input_ids == c.ids);
+    CHECK(b.input_ids == c.ids);
+    CHECK(d.input_ids == c.ids);
+    CHECK(b.token_type_ids == c.type_ids);
+    CHECK(b.tokens == c.tokens);
+  }
+  // Saving the reloaded tokenizer writes the same files again.
+  const auto dir2 = temp_dir("save2");
+  from_json.save(dir2);
+  for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    CHECK(sbert::models::detail::read_file(dir + "/" + f) == sbert::models::detail::read_file(dir2 + "/" + f));
+  fs::remove_all(dir);
+  fs::remove_all(dir2);
+}
+
+TEST_CASE("wordpiece: missing or corrupt files name the file", "[tokenizers][wordpiece]") {
+  const auto dir = temp_dir("errors");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains(dir) && Catch::Contains("no tokenizer.json or vocab.txt"));
+  CHECK_THROWS_AS(wordpiece_tokenizer::from_vocab_file(dir + "/vocab.txt"), sbert::input_error);
+  CHECK_THROWS_WITH(wordpiece_tokenizer::from_vocab_file(dir + "/vocab.txt"), Catch::Contains(dir + "/vocab.txt"));
+
+  // A vocabulary without the unknown token.
+  write_text(dir + "/vocab.txt", "[PAD]\n[CLS]\n[SEP]\nhello\n");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("vocab.txt") && Catch::Contains("[UNK]"));
+  // Invalid UTF-8 in the vocabulary: the line is named.
+  write_text(dir + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nbad\xFF\n");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("vocab.txt:5"));
+  // An empty file.
+  write_text(dir + "/vocab.txt", "");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("vocab.txt") && Catch::Contains("empty"));
+
+  // tokenizer.json: truncated, wrong model, bad normaliser, broken vocab.
+  const auto good = sbert::models::detail::read_file(bert_dir() + "/tokenizer.json");
+  write_text(dir + "/tokenizer.json", good.substr(0, good.size() / 2));
+  CHECK_THROWS_AS(load_wordpiece(dir), sbert::input_error);
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json"));
+  auto replaced = [&](std::string from, std::string to) {
+    std::string s = good;
+    const auto p = s.find(from);
+    REQUIRE(p != std::string::npos);
+    s.replace(p, from.size(), to);
+    write_text(dir + "/tokenizer.json", s);
+  };
+  replaced("\"BertNormalizer\"", "\"NFKC\"");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("normalizer"));
+  replaced("\"[UNK]\":100", "\"[UNK]\":\"x\"");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("model.vocab"));
+  replaced("\"[UNK]\":100", "\"[UNKNOWN]\":100");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("[UNK]"));
+  replaced("\"[unused0]\":1", "\"[unused0]\":0");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("used twice"));
+  fs::remove_all(dir);
+}
