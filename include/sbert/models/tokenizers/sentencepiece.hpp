@@ -1256,7 +1256,7 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
       std::string_view content;
       bool special = false;
       if (a["id"].get(id) || a["content"].get(content) || id < 0) throw bad("added_tokens", "entry without id/content");
-      (void)a["special"].get(special);
+      if (a["special"].get(special)) special = false;
       if (static_cast<std::size_t>(id) == m.pieces.size()) m.pieces.push_back({std::string(content), 0.0f, normal});
       if (static_cast<std::size_t>(id) > m.pieces.size()) throw bad("added_tokens", "id " + std::to_string(id) + " leaves a gap in the vocabulary");
       auto& p = m.pieces[static_cast<std::size_t>(id)];

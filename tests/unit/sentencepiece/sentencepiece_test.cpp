@@ -1,0 +1,558 @@
+// sbert's own SentencePiece against the real one: libsentencepiece 0.1.97 (and its trainer) is
+// the oracle here. This program must not link libtorch (see CMakeLists.txt).
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "catch.hpp"
+#include "sbert/io/json_writer.hpp"
+#include "sbert/models/tokenizers/sentencepiece.hpp"
+
+namespace fs = std::filesystem;
+using sbert::models::sentencepiece_layout;
+using sbert::models::sentencepiece_tokenizer;
+
+namespace {
+
+std::string botchan_model() {
+  return sbert::test::shared_dir() + "/models/sentencepiece-botchan-unigram1000/botchan_unigram_1000.model";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// STS-B sentences (both columns of the tab-separated files).
+std::vector<std::string> stsb_sentences(const std::string& file, std::size_t limit) {
+  std::ifstream in(sbert::test::shared_dir() + "/data/stsbenchmark/" + file);
+  REQUIRE(in.good());
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line) && out.size() < limit) {
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) cols.push_back(c);
+    if (cols.size() >= 7) {
+      out.push_back(cols[5]);
+      out.push_back(cols[6]);
+    }
+  }
+  return out;
+}
+
+/// Hand-picked texts that exercise normalization and unknown handling.
+std::vector<std::string> edge_texts() {
+  return {"",
+          " ",
+          "   ",
+          "\t\n",
+          "   leading and trailing   ",
+          "multiple     spaces\tand\ttabs",
+          "line\nbreak and \r\n windows",
+          "naïve café résumé Ångström",
+          "日本語のテキストです。",
+          "emoji 😀🎉 and ♥",
+          "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３",
+          "ﬁ ligature ﬂ",
+          "ideographic\u3000space",
+          "a\u200bb zero width",
+          "e\u0301 combining",
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          "1234567890 3.14159 $100",
+          "<unk> <s> </s> <pad>",
+          "Hello World ( 2 ) [x] {y}",
+          "ÀÉÎÕÜ ß ŒÆ",
+          "Привет мир Γειά σου κόσμε",
+          "مرحبا بالعالم",
+          "𝒜𝓁𝓅𝒽𝒶 math",
+          "x",
+          "bad \xff\xfe utf8 \xc3 end",
+          "\xed\xa0\x80 surrogate",
+          "\xef\xbf\xbd replacement char",
+          std::string("nul \0 inside", 12),
+          "\x01\x02 control \x7f",
+          "hello<sep>world @@ hello",
+          "hellohello<sep><sep>@@@@",
+          "I saw a girl with a telescope.",
+          "A man is playing a flute.",
+          "zzzzqqqq xxxjjj"};
+}
+
+/// Random texts: mixes of ASCII words, spaces, non-Latin characters and stray bytes.
+std::vector<std::string> random_texts(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  const std::vector<std::string> atoms = {"the", "a", "man", "woman", " ", "  ", "\t", ".", ",", "ing", "é", "ß",
+                                          "日本", "😀", "Ж", "\u3000", "ﬁ", "Ａ", "\xff", "\xe2\x96\x81", "<s>",
+                                          "hello", "@@", "<sep>", "x", "Q", "9", "\u00a0", "\u200b", "ー"};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string s;
+    const int len = static_cast<int>(rng() % 12);
+    for (int k = 0; k < len; ++k) s += atoms[rng() % atoms.size()];
+    out.push_back(s);
+  }
+  return out;
+}
+
+struct oracle {
+  sentencepiece::SentencePieceProcessor sp;
+  explicit oracle(const std::string& path) { REQUIRE(sp.Load(path).ok()); }
+  std::vector<int> ids(const std::string& t) const {
+    std::vector<int> v;
+    REQUIRE(sp.Encode(t, &v).ok());
+    return v;
+  }
+  std::vector<std::string> pieces(const std::string& t) const {
+    std::vector<std::string> v;
+    REQUIRE(sp.Encode(t, &v).ok());
+    return v;
+  }
+};
+
+/// Counts texts where sbert and libsentencepiece disagree (ids or pieces); reports the first few.
+std::size_t mismatches(const std::string& model_path, const std::vector<std::string>& texts) {
+  const oracle o(model_path);
+  const auto tok = sentencepiece_tokenizer::from_model_file(model_path, sentencepiece_layout::plain);
+  std::size_t bad = 0;
+  for (const auto& t : texts) {
+    const auto want_ids = o.ids(t);
+    const auto want_pieces = o.pieces(t);
+    const auto got_ids = tok.encode_ids(t);
+    const auto got_pieces = tok.encode_pieces(t);
+    if (want_ids != got_ids || want_pieces != got_pieces) {
+      if (++bad <= 3) {
+        INFO("model " << model_path << " text [" << t << "]");
+        CHECK(got_ids == want_ids);
+        CHECK(got_pieces == want_pieces);
+      }
+    }
+  }
+  return bad;
+}
+
+/// A scratch folder, removed at exit.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("sbert_spm_test_" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+/// Models trained by sentencepiece's own trainer once per test run, from STS-B training text.
+struct trained_models {
+  temp_dir dir;
+  std::string unigram, bpe, bpe_bytes, unigram_bytes, unigram_nfkc_cf, bpe_raw_ws, unigram_suffix, word, chars;
+
+  trained_models() {
+    const auto corpus = stsb_sentences("sts-train.csv", 2000);
+    const fs::path input = dir.path / "corpus.txt";
+    {
+      std::ofstream out(input);
+      for (const auto& s : corpus) out << s << '\n';
+      out << "naïve café résumé 日本語 Привет мир\n";
+    }
+    auto train = [&](const std::string& name, const std::string& args) {
+      const std::string prefix = (dir.path / name).string();
+      const std::string all = "--input=" + input.string() + " --model_prefix=" + prefix + " --minloglevel=2 --num_threads=2 " + args;
+      const auto status = sentencepiece::SentencePieceTrainer::Train(all);
+      INFO(status.ToString());
+      REQUIRE(status.ok());
+      return prefix + ".model";
+    };
+    unigram = train("unigram", "--vocab_size=600 --model_type=unigram");
+    bpe = train("bpe", "--vocab_size=600 --model_type=bpe");
+    bpe_bytes = train("bpe_bytes", "--vocab_size=700 --model_type=bpe --byte_fallback=true --user_defined_symbols=<sep>,@@,hello");
+    unigram_bytes = train("unigram_bytes",
+                          "--vocab_size=700 --model_type=unigram --byte_fallback=true --character_coverage=0.99 --user_defined_symbols=<sep>,@@,hello");
+    unigram_nfkc_cf = train("unigram_cf", "--vocab_size=500 --model_type=unigram --normalization_rule_name=nmt_nfkc_cf");
+    bpe_raw_ws = train("bpe_raw_ws",
+                       "--vocab_size=500 --model_type=bpe --normalization_rule_name=identity --add_dummy_prefix=false --remove_extra_whitespaces=false");
+    unigram_suffix = train("unigram_suffix", "--vocab_size=500 --model_type=unigram --treat_whitespace_as_suffix=true");
+    word = train("word", "--vocab_size=1500 --model_type=word");
+    chars = train("chars", "--vocab_size=60 --model_type=char");
+  }
+  static const trained_models& get() {
+    static trained_models m;
+    return m;
+  }
+};
+
+std::vector<std::string> test_texts() {
+  auto texts = stsb_sentences("sts-dev.csv", 600);
+  for (auto& e : edge_texts()) texts.push_back(e);
+  for (auto& r : random_texts(400, 12345)) texts.push_back(r);
+  return texts;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += tbl[(v >> k) & 63];
+  }
+  if (i + 1 == in.size()) {
+    const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const std::uint32_t v = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+/// An XLM-RoBERTa style tokenizer.json (fairseq layout) made from a unigram .model, as the Hugging
+/// Face converter writes it.
+std::string xlmr_tokenizer_json(const std::string& model_path) {
+  const std::string bytes = slurp(model_path);
+  const auto m = sbert::models::spm_detail::parse_model(bytes, model_path);
+  using sbert::json::value;
+  value vocab = value::make_array();
+  for (const char* s : {"<s>", "<pad>", "</s>", "<unk>"}) vocab.push(value(value::array{value(s), value(0.0)}));
+  for (std::size_t i = 3; i < m.pieces.size(); ++i) vocab.push(value(value::array{value(m.pieces[i].text), value(static_cast<double>(m.pieces[i].score))}));
+  vocab.push(value(value::array{value("<mask>"), value(0.0)}));
+  const int mask = static_cast<int>(m.pieces.size()) + 1;
+  value added = value::make_array();
+  const std::vector<std::pair<int, std::string>> specials = {{0, "<s>"}, {1, "<pad>"}, {2, "</s>"}, {3, "<unk>"}, {mask, "<mask>"}};
+  for (const auto& [id, content] : specials)
+    added.push(value::make_object().set("id", id).set("content", content).set("single_word", false).set("lstrip", false).set("rstrip", false).set("normalized", false).set("special", true));
+  value doc = value::make_object();
+  doc.set("version", "1.0").set("truncation", nullptr).set("padding", nullptr).set("added_tokens", added);
+  doc.set("normalizer", value::make_object().set("type", "Precompiled").set("precompiled_charsmap", base64(m.charsmap)));
+  doc.set("pre_tokenizer", value::make_object().set("type", "Metaspace").set("replacement", "\xe2\x96\x81").set("add_prefix_space", true));
+  doc.set("post_processor", value::make_object().set("type", "TemplateProcessing"));
+  doc.set("decoder", nullptr);
+  doc.set("model", value::make_object().set("type", "Unigram").set("unk_id", 3).set("vocab", vocab).set("byte_fallback", false));
+  sbert::json::dump_options o;
+  o.ensure_ascii = false;
+  return sbert::json::dump(doc, o);
+}
+
+}  // namespace
+
+TEST_CASE("botchan unigram model reproduces spm_encode's reference cases exactly", "[sentencepiece]") {
+  const auto tok = sentencepiece_tokenizer::from_model_file(botchan_model(), sentencepiece_layout::plain);
+  std::ifstream in(sbert::test::shared_dir() + "/models/reference/sentencepiece_botchan_unigram_1000_reference.jsonl");
+  REQUIRE(in.good());
+  simdjson::dom::parser parser;
+  std::string line;
+  std::size_t cases = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    simdjson::dom::element doc = parser.parse(line);
+    const std::string text{std::string_view(doc["text"])};
+    std::vector<int> ids;
+    for (auto v : doc["ids"].get_array()) ids.push_back(static_cast<int>(std::int64_t(v)));
+    std::vector<std::string> pieces;
+    for (auto v : doc["pieces"].get_array()) pieces.emplace_back(std::string_view(v));
+    INFO("case " << cases << ": [" << text << "]");
+    CHECK(tok.encode_ids(text) == ids);
+    CHECK(tok.encode_pieces(text) == pieces);
+    ++cases;
+  }
+  CHECK(cases == 105);
+  // the check values the reference README quotes
+  CHECK(tok.encode_ids("I saw a girl with a telescope.") == std::vector<int>{9, 459, 11, 939, 44, 11, 4, 142, 82, 8, 28, 21, 132, 6});
+  CHECK(tok.encode_ids("I have a pen.") == std::vector<int>{9, 76, 11, 68, 98, 6});
+}
+
+TEST_CASE("botchan model matches libsentencepiece on STS-B, edge and random texts", "[sentencepiece]") {
+  CHECK(mismatches(botchan_model(), test_texts()) == 0);
+}
+
+TEST_CASE("normalization matches libsentencepiece", "[sentencepiece]") {
+  // 0.1.97 has no public Normalize(); without byte fallback the pieces tile the normalized text
+  const auto& m = trained_models::get();
+  for (const auto& path : {botchan_model(), m.unigram_nfkc_cf, m.bpe_raw_ws, m.unigram_suffix}) {
+    const oracle o(path);
+    const auto tok = sentencepiece_tokenizer::from_model_file(path, sentencepiece_layout::plain);
+    for (const auto& t : test_texts()) {
+      std::string want;
+      for (const auto& p : o.pieces(t)) want += p;
+      INFO(path << " [" << t << "]");
+      CHECK(tok.normalize(t) == want);
+    }
+  }
+}
+
+TEST_CASE("models trained by spm_train match libsentencepiece exactly", "[sentencepiece]") {
+  const auto& m = trained_models::get();
+  const auto texts = test_texts();
+  SECTION("unigram") { CHECK(mismatches(m.unigram, texts) == 0); }
+  SECTION("bpe") { CHECK(mismatches(m.bpe, texts) == 0); }
+  SECTION("bpe, byte fallback, user-defined symbols") { CHECK(mismatches(m.bpe_bytes, texts) == 0); }
+  SECTION("unigram, byte fallback, user-defined symbols") { CHECK(mismatches(m.unigram_bytes, texts) == 0); }
+  SECTION("unigram, nmt_nfkc_cf") { CHECK(mismatches(m.unigram_nfkc_cf, texts) == 0); }
+  SECTION("bpe, identity, whitespace kept, no dummy prefix") { CHECK(mismatches(m.bpe_raw_ws, texts) == 0); }
+  SECTION("unigram, whitespace as suffix") { CHECK(mismatches(m.unigram_suffix, texts) == 0); }
+  SECTION("word") { CHECK(mismatches(m.word, texts) == 0); }
+  SECTION("char") { CHECK(mismatches(m.chars, texts) == 0); }
+}
+
+TEST_CASE("byte fallback and unknown runs behave as sentencepiece's", "[sentencepiece]") {
+  const auto& m = trained_models::get();
+  const auto bytes = sentencepiece_tokenizer::from_model_file(m.bpe_bytes, sentencepiece_layout::plain);
+  // an unseen CJK character becomes its three UTF-8 bytes
+  const auto p = bytes.encode_pieces("鬱");
+  REQUIRE(p.size() >= 3);
+  CHECK(p[p.size() - 3] == "<0xE9>");
+  CHECK(p[p.size() - 2] == "<0xAC>");
+  CHECK(p[p.size() - 1] == "<0xB1>");
+  // without byte fallback a run of unknown characters is one <unk> piece holding their surface
+  const auto plain = sentencepiece_tokenizer::from_model_file(m.bpe, sentencepiece_layout::plain);
+  const auto q = plain.encode_pieces("鬱鬱鬱");
+  REQUIRE_FALSE(q.empty());
+  CHECK(q.back() == "鬱鬱鬱");
+  CHECK(plain.encode_ids("鬱鬱鬱").back() == 0);
+  // user-defined symbols are never split
+  CHECK(bytes.encode_pieces("x<sep>y") == oracle(m.bpe_bytes).pieces("x<sep>y"));
+}
+
+TEST_CASE("XLM-RoBERTa layout: fairseq offset, specials, pairs, truncation, padding", "[sentencepiece]") {
+  const auto spm = sentencepiece_tokenizer::from_model_file(botchan_model(), sentencepiece_layout::plain);
+  const auto x = sentencepiece_tokenizer::from_model_file(botchan_model(), sentencepiece_layout::xlm_roberta);
+  CHECK(x.vocab_size() == 1002);
+  CHECK(x.pad_id() == 1);
+  CHECK(x.bos_id() == 0);
+  CHECK(x.eos_id() == 2);
+  CHECK(x.unk_id() == 3);
+  CHECK(x.mask_id() == 1001);
+
+  const std::string a = "I saw a girl with a telescope.";
+  const std::string b = "I have a pen.";
+  const auto ra = spm.encode_ids(a);
+  const auto e = x.encode(a);
+  REQUIRE(e.input_ids.size() == ra.size() + 2);
+  CHECK(e.input_ids.front() == 0);
+  CHECK(e.input_ids.back() == 2);
+  for (std::size_t i = 0; i < ra.size(); ++i) CHECK(e.input_ids[i + 1] == ra[i] + 1);
+  CHECK(e.tokens.front() == "<s>");
+  CHECK(e.tokens[1] == "▁I");
+  CHECK(e.attention_mask == std::vector<std::int64_t>(e.input_ids.size(), 1));
+  CHECK(e.token_type_ids == std::vector<std::int64_t>(e.input_ids.size(), 0));
+
+  // unknown characters map to fairseq's <unk> = 3
+  const auto u = x.encode("鬱");
+  CHECK(std::find(u.input_ids.begin(), u.input_ids.end(), 3) != u.input_ids.end());
+  CHECK(std::find(u.tokens.begin(), u.tokens.end(), "<unk>") != u.tokens.end());
+
+  // pair: <s> A </s></s> B </s>
+  const auto rb = spm.encode_ids(b);
+  const auto p = x.encode(a, b);
+  REQUIRE(p.input_ids.size() == ra.size() + rb.size() + 4);
+  CHECK(p.input_ids[ra.size() + 1] == 2);
+  CHECK(p.input_ids[ra.size() + 2] == 2);
+  CHECK(p.input_ids[ra.size() + 3] == rb[0] + 1);
+  CHECK(p.input_ids.back() == 2);
+
+  // truncation counts the specials; pairs are cut longest-first (a: 14 pieces, b: 6)
+  const auto t1 = x.encode(a, std::nullopt, 8);
+  REQUIRE(t1.input_ids.size() == 8);
+  CHECK(t1.input_ids.back() == 2);
+  CHECK(t1.input_ids[6] == ra[5] + 1);
+  const auto t2 = x.encode(a, b, 16);  // budget 12: b keeps 6, a keeps 6
+  REQUIRE(t2.input_ids.size() == 16);
+  CHECK(t2.input_ids[6] == ra[5] + 1);
+  CHECK(t2.input_ids[7] == 2);
+  CHECK(t2.input_ids[8] == 2);
+  CHECK(t2.input_ids[9] == rb[0] + 1);
+  const auto t3 = x.encode(a, b, 10);  // budget 6: both over half, 3 and 3
+  REQUIRE(t3.input_ids.size() == 10);
+  CHECK(t3.input_ids[4] == 2);
+  CHECK(t3.input_ids[5] == 2);
+  CHECK(t3.input_ids[6] == rb[0] + 1);
+
+  // batch padding uses <pad> = 1
+  const std::vector<std::string_view> texts = {a, b};
+  const auto batch = x.encode_batch(texts);
+  CHECK(batch.seq_len == ra.size() + 2);
+  CHECK(batch.input_ids[batch.seq_len + rb.size() + 2] == 1);
+  CHECK(batch.attention_mask[batch.seq_len + rb.size() + 2] == 0);
+}
+
+TEST_CASE("XLM-RoBERTa tokenizer.json loads and encodes as its .model does", "[sentencepiece]") {
+  temp_dir dir;
+  const auto json_path = dir.path / "tokenizer.json";
+  {
+    std::ofstream out(json_path, std::ios::binary);
+    out << xlmr_tokenizer_json(botchan_model());
+  }
+  const auto from_json = sentencepiece_tokenizer::from_tokenizer_json(json_path.string());
+  const auto from_model = sentencepiece_tokenizer::from_model_file(botchan_model(), sentencepiece_layout::xlm_roberta);
+  CHECK(from_json.vocab_size() == 1002);
+  CHECK(from_json.pad_id() == 1);
+  CHECK(from_json.mask_id() == 1001);
+  CHECK(from_json.unk_id() == 3);
+  std::size_t bad = 0;
+  for (const auto& t : test_texts()) {
+    const auto a = from_json.encode(t);
+    const auto b = from_model.encode(t);
+    if (a.input_ids != b.input_ids || a.tokens != b.tokens) {
+      if (++bad <= 3) {
+        INFO("[" << t << "]");
+        CHECK(a.input_ids == b.input_ids);
+      }
+    }
+  }
+  CHECK(bad == 0);
+
+  // save writes tokenizer.json back; load(dir) gives the same tokenizer
+  temp_dir out;
+  from_json.save(out.path.string());
+  CHECK(slurp((out.path / "tokenizer.json").string()) == slurp(json_path.string()));
+  const auto again = sentencepiece_tokenizer::load(out.path.string());
+  for (const auto& t : edge_texts()) CHECK(again.encode(t).input_ids == from_json.encode(t).input_ids);
+
+  // broken tokenizer.json files are clear errors
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_tokenizer_json_text("{", "bad.json"), sbert::model_error);
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_tokenizer_json_text(R"({"model": {"type": "WordPiece"}})", "bad.json"), sbert::model_error);
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_tokenizer_json_text(R"({"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", "x"]]}})", "bad.json"),
+                  sbert::model_error);
+  CHECK_THROWS_AS(sentencepiece_tokenizer::from_tokenizer_json_text(R"({"model": {"type": "Unigram", "unk_id": 5, "vocab": [["a", -1.0]]}})", "bad.json"),
+                  sbert::model_error);
+}
+
+TEST_CASE("save writes the .model back byte for byte and reloads identically", "[sentencepiece]") {
+  for (auto layout : {sentencepiece_layout::xlm_roberta, sentencepiece_layout::plain}) {
+    const auto tok = sentencepiece_tokenizer::from_model_file(botchan_model(), layout);
+    temp_dir dir;
+    tok.save(dir.path.string());
+    const auto file = layout == sentencepiece_layout::xlm_roberta ? "sentencepiece.bpe.model" : "spiece.model";
+    CHECK(slurp((dir.path / file).string()) == slurp(botchan_model()));
+    const auto again = sentencepiece_tokenizer::load(dir.path.string());
+    CHECK(again.layout() == layout);
+    CHECK(again.vocab_size() == tok.vocab_size());
+    for (const auto& t : test_texts()) {
+      const auto a = again.encode(t, std::string_view("second text"));
+      const auto b = tok.encode(t, std::string_view("second text"));
+      REQUIRE(a.input_ids == b.input_ids);
+    }
+    // the saved model is still a valid sentencepiece model
+    const oracle o((dir.path / file).string());
+    CHECK(o.ids("I have a pen.") == std::vector<int>{9, 76, 11, 68, 98, 6});
+  }
+}
+
+TEST_CASE("a model serialized by sbert is read back identically by libsentencepiece", "[sentencepiece]") {
+  const std::string bytes = slurp(botchan_model());
+  const auto m = sbert::models::spm_detail::parse_model(bytes, "botchan");
+  REQUIRE(m.pieces.size() == 1000);
+  CHECK(m.type == sbert::models::spm_detail::unigram);
+  CHECK(m.pieces[0].type == sbert::models::spm_detail::unknown);
+  CHECK(m.pieces[1].text == "<s>");
+  CHECK(m.pieces[1].type == sbert::models::spm_detail::control);
+  CHECK(m.add_dummy_prefix);
+  CHECK_FALSE(m.charsmap.empty());
+  temp_dir dir;
+  const auto path = (dir.path / "re.model").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << sbert::models::spm_detail::serialize_model(m);
+  }
+  const oracle o(path);
+  const oracle ref(botchan_model());
+  for (const auto& t : test_texts()) REQUIRE(o.ids(t) == ref.ids(t));
+}
+
+TEST_CASE("corrupt .model files are model_errors, never crashes", "[sentencepiece]") {
+  const std::string good = slurp(botchan_model());
+  auto try_load = [](const std::string& bytes) {
+    try {
+      const auto t = sentencepiece_tokenizer::from_model_bytes(bytes, sentencepiece_layout::plain, "corrupt.model");
+      // a mutation that still parses must still encode without touching memory it does not own
+      for (const auto& s : {"A man is playing a flute.", "naïve café 日本語", "  x  "}) {
+        try {
+          (void)t.encode_ids(s);
+        } catch (const sbert::model_error&) {
+        }
+      }
+      return true;
+    } catch (const sbert::model_error& e) {
+      CHECK(std::string(e.what()).find("corrupt.model") != std::string::npos);
+      return false;
+    }
+  };
+  SECTION("truncated") {
+    std::size_t rejected = 0, total = 0;
+    for (std::size_t n = 0; n < good.size(); n += (n < 4096 ? 1 : 509)) {
+      ++total;
+      if (!try_load(good.substr(0, n))) ++rejected;
+    }
+    // a prefix that ends between fields is a valid (smaller) message; most cuts are not
+    CHECK(rejected > total / 2);
+    CHECK_FALSE(try_load(good.substr(0, 3)));
+    CHECK_FALSE(try_load(""));
+  }
+  SECTION("bad lengths and wire types") {
+    // the first field is `pieces` (tag 0x0A) with a length; claim far more than the file has
+    REQUIRE(static_cast<unsigned char>(good[0]) == 0x0A);
+    std::string huge = good;
+    huge[1] = '\xff';
+    huge[2] = '\xff';
+    huge[3] = '\xff';
+    huge[4] = '\x7f';
+    CHECK_FALSE(try_load(huge));
+    std::string wire = good;
+    wire[0] = 0x0B;  // field 1 with a group wire type
+    CHECK_FALSE(try_load(wire));
+    CHECK_FALSE(try_load(std::string(12, '\xff')));  // an endless varint
+    // a charsmap whose trie claims more bytes than it has
+    auto m = sbert::models::spm_detail::parse_model(good, "x");
+    m.charsmap[0] = '\xff';
+    m.charsmap[1] = '\xff';
+    m.charsmap[2] = '\xff';
+    m.charsmap[3] = '\x0f';
+    CHECK_FALSE(try_load(sbert::models::spm_detail::serialize_model(m)));
+    // no <unk>, duplicate pieces, byte pieces without byte_fallback
+    auto no_unk = sbert::models::spm_detail::parse_model(good, "x");
+    no_unk.pieces[0].type = sbert::models::spm_detail::normal;
+    CHECK_FALSE(try_load(sbert::models::spm_detail::serialize_model(no_unk)));
+    auto dup = sbert::models::spm_detail::parse_model(good, "x");
+    dup.pieces[10].text = dup.pieces[11].text;
+    CHECK_FALSE(try_load(sbert::models::spm_detail::serialize_model(dup)));
+    auto byte_piece = sbert::models::spm_detail::parse_model(good, "x");
+    byte_piece.pieces[10].text = "<0x41>";
+    byte_piece.pieces[10].type = sbert::models::spm_detail::byte;
+    CHECK_FALSE(try_load(sbert::models::spm_detail::serialize_model(byte_piece)));
+  }
+  SECTION("random byte flips") {
+    std::mt19937 rng(7);
+    for (int k = 0; k < 300; ++k) {
+      std::string b = good;
+      const int flips = 1 + static_cast<int>(rng() % 8);
+      for (int f = 0; f < flips; ++f) b[rng() % b.size()] = static_cast<char>(rng() & 0xFF);
+      (void)try_load(b);
+    }
+    SUCCEED("300 mutated models loaded or were rejected without crashing");
+  }
+  SECTION("missing file") {
+    CHECK_THROWS_AS(sentencepiece_tokenizer::from_model_file("/nonexistent/x.model"), sbert::model_error);
+    CHECK_THROWS_AS(sentencepiece_tokenizer::load("/nonexistent"), sbert::model_error);
+  }
+}
