@@ -95,3 +95,12 @@ template <class B, class S>
 concept SamplerFor = InputsFit<B, S>;
 
 }  // namespace sbert
+
+namespace sbert {
+/// The single user-facing check (the trainer and evaluators call it): a static_assert whose
+/// notes name the failed rule and quote its message.
+template <class T, class S>
+constexpr void check_inputs_fit() {
+  static_assert(InputsFit<T, S>, "the data set's schema does not fit this component; the notes below say which rule failed and how to fix it");
+}
+}  // namespace sbert
