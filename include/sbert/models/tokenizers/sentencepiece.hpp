@@ -363,6 +363,10 @@ class piece_trie {
     return best;
   }
   [[nodiscard]] bool empty() const { return empty_; }
+  [[nodiscard]] bool has_first_byte(std::uint8_t c) const {
+    std::uint32_t st = 0;
+    return !empty_ && step(st, c);
+  }
 
  private:
   struct node {
@@ -462,6 +466,13 @@ class charsmap {
     what_ = what;
   }
   [[nodiscard]] bool empty() const { return units_.empty(); }
+
+  /// Whether some rule starts with byte `c` (false: a lone ASCII `c` maps to itself).
+  [[nodiscard]] bool has_rule_starting_with(std::uint8_t c) const {
+    if (units_.empty()) return false;
+    const std::size_t pos = offset(units_[0]) ^ c;
+    return pos < units_.size() && label(units_[pos]) == c;
+  }
 
   /// Longest rule matching a prefix of `in` (among the first 32 matches, as sentencepiece);
   /// returns the consumed length (0: none) and the replacement.
@@ -568,15 +579,21 @@ class sentencepiece_tokenizer : public tokenizer {
   [[nodiscard]] encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
                                 std::size_t max_length = 0) const override {
     encoding e;
+    encode_into(e, text, pair, max_length, true);
+    return e;
+  }
+
+  /// encode() into a reused `out`; without token strings nothing is allocated once the
+  /// buffers (here and in the per-thread scratch) have grown.
+  void encode_into(encoding& out, std::string_view text, std::optional<std::string_view> pair = std::nullopt,
+                   std::size_t max_length = 0, bool with_tokens = true) const override {
     auto& scratch = tls();
     std::vector<spm_token>& a = scratch.seg_a;
     std::vector<spm_token>& b = scratch.seg_b;
     a.clear();
     b.clear();
-    std::string& na = scratch.norm_a;
-    std::string& nb = scratch.norm_b;
-    encode_spm(text, na, a, scratch);
-    if (pair) encode_spm(*pair, nb, b, scratch);
+    encode_spm(text, scratch.norm_a, a, scratch);
+    if (pair) encode_spm(*pair, scratch.norm_b, b, scratch);
 
     const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
     const std::size_t specials = xlmr ? (pair ? 4 : 2) : 0;
@@ -601,21 +618,23 @@ class sentencepiece_tokenizer : public tokenizer {
       }
     }
     const std::size_t total = na_len + nb_len + specials;
-    e.input_ids.reserve(total);
-    e.tokens.reserve(total);
-    auto push_special = [&](int id, std::string_view tok) {
-      e.input_ids.push_back(id);
-      e.tokens.emplace_back(tok);
+    out.input_ids.clear();
+    out.tokens.clear();
+    out.input_ids.reserve(total);
+    if (with_tokens) out.tokens.reserve(total);
+    auto push_special = [&](std::int64_t id, std::string_view tok) {
+      out.input_ids.push_back(id);
+      if (with_tokens) out.tokens.emplace_back(tok);
     };
     auto push_seg = [&](const std::vector<spm_token>& seg, std::size_t n) {
-      for (std::size_t i = 0; i < n; ++i) {
-        const int id = output_id(seg[i].id);
-        e.input_ids.push_back(id);
-        if (xlmr && seg[i].id == unk_id_)
-          e.tokens.emplace_back(unk_token_);
-        else
-          e.tokens.emplace_back(seg[i].piece);
-      }
+      for (std::size_t i = 0; i < n; ++i) out.input_ids.push_back(output_id(seg[i].id));
+      if (with_tokens)
+        for (std::size_t i = 0; i < n; ++i) {
+          if (xlmr && seg[i].id == unk_id_)
+            out.tokens.emplace_back(unk_token_);
+          else
+            out.tokens.emplace_back(seg[i].piece);
+        }
     };
     if (xlmr) push_special(bos_out_, bos_token_);
     push_seg(a, na_len);
@@ -625,9 +644,8 @@ class sentencepiece_tokenizer : public tokenizer {
       push_seg(b, nb_len);
       if (xlmr) push_special(eos_out_, eos_token_);
     }
-    e.token_type_ids.assign(e.input_ids.size(), 0);
-    e.attention_mask.assign(e.input_ids.size(), 1);
-    return e;
+    out.token_type_ids.assign(out.input_ids.size(), 0);
+    out.attention_mask.assign(out.input_ids.size(), 1);
   }
 
   [[nodiscard]] std::int64_t pad_id() const override { return pad_out_; }
@@ -764,6 +782,7 @@ class sentencepiece_tokenizer : public tokenizer {
   spm_detail::charsmap charsmap_;
   std::unordered_map<std::string, int> reserved_;  // control, unknown, byte pieces
   std::array<bool, 256> reserved_first_{};
+  std::array<bool, 256> passthrough_{};  // ASCII bytes no rule or user symbol starts with
   std::vector<std::uint8_t> types_;
   std::vector<float> scores_;
   std::array<int, 256> byte_ids_{};
@@ -855,6 +874,9 @@ class sentencepiece_tokenizer : public tokenizer {
     trie_.build(std::move(keys));
     user_trie_.build(std::move(user_keys));
     charsmap_ = charsmap(m.charsmap, name_);
+    for (int c = 0; c < 0x80; ++c)
+      passthrough_[static_cast<std::size_t>(c)] =
+          !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) && !user_trie_.has_first_byte(static_cast<std::uint8_t>(c));
     if (m.byte_fallback)
       for (int b = 0; b < 256; ++b) byte_ids_[static_cast<std::size_t>(b)] = piece_to_id(byte_piece(static_cast<std::uint8_t>(b)));
 
@@ -931,6 +953,19 @@ class sentencepiece_tokenizer : public tokenizer {
     if (!suffix && m.add_dummy_prefix) add_ws();
     bool prev_space = m.remove_extra_whitespaces;
     while (!in.empty()) {
+      const auto c0 = static_cast<std::uint8_t>(in.front());
+      if (passthrough_[c0]) {
+        // fast path: an ASCII byte that maps to itself (the common case)
+        if (c0 == ' ') {
+          if (!prev_space) add_ws();
+          prev_space = m.remove_extra_whitespaces;
+        } else {
+          out.push_back(static_cast<char>(c0));
+          prev_space = false;
+        }
+        in.remove_prefix(1);
+        continue;
+      }
       std::string_view sp = normalize_prefix(in, consumed);
       while (prev_space && !sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
       if (!sp.empty()) {
