@@ -6,6 +6,8 @@
 #pragma once
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,8 +65,18 @@ void append_row(dataset<S>& d, Get&& get, std::index_sequence<I...>) {
 
 /// Convert one JSON row (an object, or an array read by position) into the data set.
 template <Schema S>
+using field_names = std::array<std::string, S::column_count>;
+
+template <Schema S>
+field_names<S> json_field_names(const read_options& o) {
+  field_names<S> f;
+  for (std::size_t i = 0; i < S::column_count; ++i) f[i] = field_name_for(S::names[i], o);
+  return f;
+}
+
+template <Schema S>
 void append_json_row(dataset<S>& d, json_element row, const std::string& file, std::size_t line,
-                     const read_options& o) {
+                     const read_options& o, const field_names<S>& fields) {
   using cols = typename S::columns;
   const bool is_object = row.is_object();
   simdjson::dom::array arr;
@@ -72,7 +84,7 @@ void append_json_row(dataset<S>& d, json_element row, const std::string& file, s
     throw input_error(file, line, "", "a row must be a JSON object (or an array), got " + std::string(json_type_name(row)));
   auto get = [&](auto ic) {
     using C = std::tuple_element_t<decltype(ic)::value, cols>;
-    const std::string field = field_name_for(C::name, o);
+    const std::string& field = fields[decltype(ic)::value];
     json_element v;
     if (is_object) {
       auto err = row.get_object().value_unsafe().at_key(field).get(v);
@@ -106,6 +118,8 @@ dataset<S> parse_jsonl_padded(std::string_view text, const std::string& file, co
   d.set_source(file);
   row_errors errs(o);
   simdjson::dom::parser parser;
+  const auto fields = json_field_names<S>(o);
+  d.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   std::size_t line = 0, pos = 0;
   bool any = false;
   while (pos < text.size()) {
@@ -121,7 +135,7 @@ dataset<S> parse_jsonl_padded(std::string_view text, const std::string& file, co
       json_element doc;
       if (auto err = parser.parse(l.data(), l.size(), false).get(doc))
         throw input_error(file, line, "", std::string("malformed JSON: ") + simdjson::error_message(err));
-      append_json_row(d, doc, file, line, o);
+      append_json_row(d, doc, file, line, o, fields);
     } catch (const input_error& e) {
       errs.skipped(e);
     }
@@ -139,6 +153,7 @@ dataset<S> parse_json_array_padded(std::string_view text, const std::string& fil
   d.set_source(file);
   row_errors errs(o);
   simdjson::dom::parser dom;
+  const auto fields = json_field_names<S>(o);
   std::size_t i = 0, line = 1;
   auto skip_ws = [&] {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) line += text[i++] == '\n';
@@ -180,7 +195,7 @@ dataset<S> parse_json_array_padded(std::string_view text, const std::string& fil
       if (raw.empty()) throw input_error(file, start_line, "", "malformed JSON: an empty array element");
       if (auto err = dom.parse(raw.data(), raw.size(), false).get(row))
         throw input_error(file, start_line, "", std::string("malformed JSON: ") + simdjson::error_message(err));
-      append_json_row(d, row, file, start_line, o);
+      append_json_row(d, row, file, start_line, o, fields);
     } catch (const input_error& e) {
       errs.skipped(e);
     }
