@@ -228,13 +228,15 @@ std::string base64(std::string_view in) {
 }
 
 /// An XLM-RoBERTa style tokenizer.json (fairseq layout) made from a unigram .model, as the Hugging
-/// Face converter writes it.
-std::string xlmr_tokenizer_json(const std::string& model_path) {
+/// Face converter writes it: `modern` as tokenizers >= 0.14 (a normalizer Sequence, prepend_scheme,
+/// TemplateProcessing), otherwise the 2020 layout (WhitespaceSplit + Metaspace, RobertaProcessing).
+std::string xlmr_tokenizer_json(const std::string& model_path, bool modern) {
   const std::string bytes = slurp(model_path);
   const auto m = sbert::models::spm_detail::parse_model(bytes, model_path);
   using sbert::json::value;
   value vocab = value::make_array();
-  for (const char* s : {"<s>", "<pad>", "</s>", "<unk>"}) vocab.push(value(value::array{value(s), value(0.0)}));
+  // the specials' scores as JSON integers in the legacy file: the loader must accept both
+  for (const char* s : {"<s>", "<pad>", "</s>", "<unk>"}) vocab.push(value(value::array{value(s), modern ? value(0.0) : value(0)}));
   for (std::size_t i = 3; i < m.pieces.size(); ++i) vocab.push(value(value::array{value(m.pieces[i].text), value(static_cast<double>(m.pieces[i].score))}));
   vocab.push(value(value::array{value("<mask>"), value(0.0)}));
   const int mask = static_cast<int>(m.pieces.size()) + 1;
@@ -244,9 +246,19 @@ std::string xlmr_tokenizer_json(const std::string& model_path) {
     added.push(value::make_object().set("id", id).set("content", content).set("single_word", false).set("lstrip", false).set("rstrip", false).set("normalized", false).set("special", true));
   value doc = value::make_object();
   doc.set("version", "1.0").set("truncation", nullptr).set("padding", nullptr).set("added_tokens", added);
-  doc.set("normalizer", value::make_object().set("type", "Precompiled").set("precompiled_charsmap", base64(m.charsmap)));
-  doc.set("pre_tokenizer", value::make_object().set("type", "Metaspace").set("replacement", "\xe2\x96\x81").set("add_prefix_space", true));
-  doc.set("post_processor", value::make_object().set("type", "TemplateProcessing"));
+  value precompiled = value::make_object().set("type", "Precompiled").set("precompiled_charsmap", base64(m.charsmap));
+  if (modern) {
+    value replace = value::make_object().set("type", "Replace").set("pattern", value::make_object().set("Regex", " {2,}")).set("content", " ");
+    doc.set("normalizer", value::make_object().set("type", "Sequence").set("normalizers", value(value::array{precompiled, replace})));
+    doc.set("pre_tokenizer", value::make_object().set("type", "Metaspace").set("replacement", "\xe2\x96\x81").set("prepend_scheme", "always").set("split", true));
+    doc.set("post_processor", value::make_object().set("type", "TemplateProcessing"));
+  } else {
+    doc.set("normalizer", precompiled);
+    value ws = value::make_object().set("type", "WhitespaceSplit");
+    value ms = value::make_object().set("type", "Metaspace").set("replacement", "\xe2\x96\x81").set("add_prefix_space", true);
+    doc.set("pre_tokenizer", value::make_object().set("type", "Sequence").set("pretokenizers", value(value::array{ws, ms})));
+    doc.set("post_processor", value::make_object().set("type", "RobertaProcessing").set("sep", value(value::array{value("</s>"), value(2)})).set("cls", value(value::array{value("<s>"), value(0)})));
+  }
   doc.set("decoder", nullptr);
   doc.set("model", value::make_object().set("type", "Unigram").set("unk_id", 3).set("vocab", vocab).set("byte_fallback", false));
   sbert::json::dump_options o;
@@ -397,11 +409,13 @@ TEST_CASE("XLM-RoBERTa layout: fairseq offset, specials, pairs, truncation, padd
 }
 
 TEST_CASE("XLM-RoBERTa tokenizer.json loads and encodes as its .model does", "[sentencepiece]") {
+  const bool modern = GENERATE(true, false);
+  INFO((modern ? "tokenizers >= 0.14 layout" : "2020 layout"));
   temp_dir dir;
   const auto json_path = dir.path / "tokenizer.json";
   {
     std::ofstream out(json_path, std::ios::binary);
-    out << xlmr_tokenizer_json(botchan_model());
+    out << xlmr_tokenizer_json(botchan_model(), modern);
   }
   const auto from_json = sentencepiece_tokenizer::from_tokenizer_json(json_path.string());
   const auto from_model = sentencepiece_tokenizer::from_model_file(botchan_model(), sentencepiece_layout::xlm_roberta);
