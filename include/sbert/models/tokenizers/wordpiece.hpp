@@ -14,7 +14,6 @@
 // allocates nothing once warm except the output vectors.
 #pragma once
 #include <algorithm>
-#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -78,64 +77,59 @@ struct template_item {
 
 namespace detail {
 
-inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
-  while (n >= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
-  }
-  if (n) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, p, n);
-    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-  }
-  h *= 0x94D049BB133111EBull;
-  return h ^ (h >> 32);
-}
-
-/// Open-addressing map from byte strings to ids; keys live in one contiguous pool.
+/// Open-addressing map from byte strings to ids. Each slot holds the first 8 key bytes, so keys
+/// of up to 8 bytes (most WordPiece lookups) compare with one integer comparison and touch no
+/// other memory; longer keys compare their tail in a contiguous pool.
 class piece_table {
  public:
   void build(const std::vector<std::pair<std::string_view, std::int64_t>>& entries) {
     std::size_t cap = 16;
-    while (cap < entries.size() * 2) cap <<= 1;
+    shift_ = 60;
+    while (cap < entries.size() * 2) {
+      cap <<= 1;
+      --shift_;
+    }
     slots_.assign(cap, slot{});
     mask_ = cap - 1;
     pool_.clear();
+    long_keys_.clear();
     max_len_ = 0;
     for (const auto& [key, id] : entries) {
-      const auto h = hash_bytes(key.data(), key.size());
-      std::size_t i = h & mask_;
-      for (;; i = (i + 1) & mask_) {
+      max_len_ = std::max(max_len_, key.size());
+      if (key.size() >= 255) {  // rare: kept out of the slots so a length fits in a byte
+        long_keys_[std::string(key)] = id;
+        continue;
+      }
+      const auto k8 = head(key.data(), key.size());
+      for (std::size_t i = index(k8, key.data(), key.size());; i = (i + 1) & mask_) {
         auto& s = slots_[i];
         if (s.id < 0) {
-          s = slot{static_cast<std::uint32_t>(h >> 32), static_cast<std::int32_t>(id),
-                   static_cast<std::uint32_t>(pool_.size()), static_cast<std::uint32_t>(key.size())};
-          pool_.append(key);
+          s.k8 = k8;
+          s.id = static_cast<std::int32_t>(id);
+          s.len = static_cast<std::uint8_t>(key.size());
+          s.off = static_cast<std::uint32_t>(pool_.size());
+          if (key.size() > 8) pool_.append(key.substr(8));
+          if (pool_.size() >= (1u << 24)) throw model_error("wordpiece: vocabulary too large");
           break;
         }
-        if (s.tag == static_cast<std::uint32_t>(h >> 32) && s.len == key.size() &&
-            std::memcmp(pool_.data() + s.off, key.data(), key.size()) == 0) {
+        if (equal(s, key.data(), key.size(), k8)) {
           s.id = static_cast<std::int32_t>(id);  // a later duplicate wins, as in Python's dict
           break;
         }
       }
-      max_len_ = std::max(max_len_, key.size());
     }
   }
 
   [[nodiscard]] std::int64_t find(const char* p, std::size_t n) const {
-    const auto h = hash_bytes(p, n);
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+    if (n >= 255) {
+      auto it = long_keys_.find(std::string(p, n));
+      return it == long_keys_.end() ? -1 : it->second;
+    }
+    const auto k8 = head(p, n);
+    for (std::size_t i = index(k8, p, n);; i = (i + 1) & mask_) {
       const auto& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.tag == tag && s.len == n && std::memcmp(pool_.data() + s.off, p, n) == 0) return s.id;
+      if (equal(s, p, n, k8)) return s.id;
     }
   }
 
@@ -143,14 +137,35 @@ class piece_table {
 
  private:
   struct slot {
-    std::uint32_t tag = 0;
+    std::uint64_t k8 = 0;  // first 8 bytes, zero padded
     std::int32_t id = -1;
-    std::uint32_t off = 0;
-    std::uint32_t len = 0;
+    std::uint32_t off : 24 = 0;  // tail (bytes 8..) in pool_
+    std::uint32_t len : 8 = 0;
   };
+  /// Fibonacci hashing of the head (one multiply for keys of up to 8 bytes), tail folded in.
+  [[nodiscard]] std::size_t index(std::uint64_t k8, const char* p, std::size_t n) const {
+    std::uint64_t h = k8 ^ (static_cast<std::uint64_t>(n) << 56);
+    for (std::size_t i = 8; i < n; i += 8) {
+      std::uint64_t v = 0;
+      std::memcpy(&v, p + i, n - i < 8 ? n - i : 8);
+      h = h * 0xBF58476D1CE4E5B9ull;
+      h = ((h << 29) | (h >> 35)) ^ v;
+    }
+    return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
+  static std::uint64_t head(const char* p, std::size_t n) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n < 8 ? n : 8);
+    return v;
+  }
+  bool equal(const slot& s, const char* p, std::size_t n, std::uint64_t k8) const {
+    return s.k8 == k8 && s.len == n && (n <= 8 || std::memcmp(pool_.data() + s.off, p + 8, n - 8) == 0);
+  }
   std::vector<slot> slots_{16};
   std::size_t mask_ = 15;
+  int shift_ = 60;
   std::string pool_;
+  std::unordered_map<std::string, std::int64_t> long_keys_;
   std::size_t max_len_ = 0;
 };
 
@@ -846,7 +861,7 @@ class wordpiece_tokenizer : public tokenizer {
         throw model_error("wordpiece: added token '" + a.content + "' has id " + std::to_string(a.id) +
                           ", which the vocabulary gives to '" + tokens_[id] + "'");
       tokens_[id] = a.content;
-      added_first_.set(static_cast<unsigned char>(a.content[0]));
+      added_first_[static_cast<unsigned char>(a.content[0])] = true;
     }
     added_by_length_ = added_;
     std::stable_sort(added_by_length_.begin(), added_by_length_.end(),
@@ -906,7 +921,7 @@ class wordpiece_tokenizer : public tokenizer {
     }
     std::size_t seg = 0;
     for (std::size_t i = 0; i < text.size();) {
-      if (!added_first_.test(static_cast<unsigned char>(text[i]))) {
+      if (!added_first_[static_cast<unsigned char>(text[i])]) {
         ++i;
         continue;
       }
@@ -1033,10 +1048,19 @@ class wordpiece_tokenizer : public tokenizer {
             nchars = 1;
             flush();
             break;
-          default:
-            word.push_back(ascii_map_[b]);
-            ++nchars;
+          default: {
+            // A run of ordinary ASCII characters: copied (lower-cased) in one go.
+            std::size_t j = i;
+            while (j < n && p[j] < 0x80 && ascii_action_[p[j]] == act_char) ++j;
+            const std::size_t old = word.size();
+            word.resize(old + (j - i) + 1);
+            char* dst = word.data() + old;
+            *dst++ = ascii_map_[b];
+            for (std::size_t k = i; k < j; ++k) *dst++ = ascii_map_[p[k]];
+            nchars += j - i + 1;
+            i = j;
             run_begin = std::string::npos;
+          }
         }
         continue;
       }
@@ -1155,7 +1179,7 @@ class wordpiece_tokenizer : public tokenizer {
   std::int64_t pad_id_ = 0;
   std::size_t n_special_single_ = 0, n_special_pair_ = 0;
   bool strip_ = false;
-  std::bitset<256> added_first_;
+  bool added_first_[256]{};
   std::uint8_t ascii_action_[128]{};
   char ascii_map_[128]{};
 };
