@@ -348,3 +348,29 @@ TEST_CASE("wordpiece: missing or corrupt files name the file", "[tokenizers][wor
   CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("used twice"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("wordpiece: tokenizer_config.json next to tokenizer.json, as transformers reads it", "[tokenizers][wordpiece]") {
+  const auto dir = temp_dir("config");
+  fs::copy_file(bert_dir() + "/tokenizer.json", dir + "/tokenizer.json");
+  const auto lowered = std::vector<std::string>{"[CLS]", "hello", "world", "[SEP]"};
+  // transformers' "no limit" model_max_length, special tokens as AddedToken objects.
+  write_text(dir + "/tokenizer_config.json",
+             R"({"model_max_length": 1000000000000000019884624838656, "tokenizer_class": "BertTokenizer",
+                 "unk_token": {"__type": "AddedToken", "content": "[UNK]", "lstrip": false}})");
+  auto tok = load_wordpiece(dir);
+  CHECK(tok.model_max_length() == 0);
+  CHECK(tok.encode("Hello World").tokens == lowered);
+  // do_lower_case false overrides the tokenizer.json normaliser (BertTokenizerFast does so).
+  write_text(dir + "/tokenizer_config.json", R"({"do_lower_case": false, "model_max_length": 128})");
+  tok = load_wordpiece(dir);
+  CHECK(tok.model_max_length() == 128);
+  CHECK_FALSE(tok.options().lowercase);
+  CHECK(tok.encode("Hello World").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[UNK]", "[SEP]"});
+  // strip_accents null follows lowercase: no stripping, and "café" is not in the uncased vocab.
+  CHECK(tok.encode("café").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"});
+  // ... but not for the generic PreTrainedTokenizerFast, and not without a config.
+  write_text(dir + "/tokenizer_config.json", R"({"do_lower_case": false, "tokenizer_class": "PreTrainedTokenizerFast"})");
+  CHECK(load_wordpiece(dir).encode("Hello World").tokens == lowered);
+  CHECK(wordpiece_tokenizer::from_tokenizer_json(dir + "/tokenizer.json").encode("Hello World").tokens == lowered);
+  fs::remove_all(dir);
+}

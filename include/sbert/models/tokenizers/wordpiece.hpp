@@ -274,7 +274,10 @@ class wordpiece_tokenizer : public tokenizer {
 
   /// A Hugging Face tokenizer.json with a BertNormalizer, BertPreTokenizer and WordPiece model.
   /// `config_path` (optional tokenizer_config.json) supplies model_max_length and the pad/mask
-  /// token names; the normaliser options always come from tokenizer.json.
+  /// token names, and, as transformers' BertTokenizerFast does when it loads a model folder, the
+  /// normaliser's lowercase / strip_accents / handle_chinese_chars (do_lower_case default true,
+  /// strip_accents default null, tokenize_chinese_chars default true) unless the config names
+  /// the generic PreTrainedTokenizerFast. Without a config, tokenizer.json alone decides.
   static wordpiece_tokenizer from_tokenizer_json(const std::string& path,
                                                  const std::string& config_path = "") {
     namespace od = simdjson::ondemand;
@@ -284,8 +287,13 @@ class wordpiece_tokenizer : public tokenizer {
     auto doc = js.get(parser.iterate(json), "");
     auto root = js.get(doc.get_object(), "");
 
-    wordpiece_options opt;
-    if (!config_path.empty()) read_tokenizer_config(config_path, opt, nullptr);
+    wordpiece_options opt, from_config;
+    std::string tokenizer_class;
+    if (!config_path.empty()) {
+      read_tokenizer_config(config_path, from_config, nullptr, &tokenizer_class);
+      opt = from_config;
+    }
+    bool bert_normalizer = false;
     std::vector<added_token> added;
     std::vector<std::pair<std::string, std::int64_t>> vocab_entries;
     bool have_model = false;
@@ -361,6 +369,7 @@ class wordpiece_tokenizer : public tokenizer {
             if (auto t = js.string(val, "normalizer.type"); t != "BertNormalizer")
               throw input_error(path, 0, "normalizer.type",
                                 "unsupported normalizer '" + t + "' (sbert's WordPiece needs BertNormalizer)");
+            bert_normalizer = true;
           } else if (k == "clean_text") {
             opt.clean_text = js.get(val.get_bool(), "normalizer.clean_text");
           } else if (k == "handle_chinese_chars") {
@@ -472,6 +481,11 @@ class wordpiece_tokenizer : public tokenizer {
       }
     }
     if (!have_model) throw input_error(path, 0, "model", "missing");
+    if (!config_path.empty() && bert_normalizer && tokenizer_class != "PreTrainedTokenizerFast") {
+      opt.lowercase = from_config.lowercase;
+      opt.strip_accents = from_config.strip_accents;
+      opt.handle_chinese_chars = from_config.handle_chinese_chars;
+    }
     if (vocab_entries.empty()) throw input_error(path, 0, "model.vocab", "missing or empty");
 
     std::int64_t max_id = 0;
@@ -766,7 +780,8 @@ class wordpiece_tokenizer : public tokenizer {
   /// Reads the BertTokenizer fields of a tokenizer_config.json into `opt` (and its
   /// added_tokens_decoder into `added` when not null).
   static void read_tokenizer_config(const std::string& path, wordpiece_options& opt,
-                                    std::vector<added_token>* added) {
+                                    std::vector<added_token>* added,
+                                    std::string* tokenizer_class = nullptr) {
     namespace od = simdjson::ondemand;
     const detail::json_reader js{path};
     simdjson::padded_string json(detail::read_file(path));
@@ -789,6 +804,7 @@ class wordpiece_tokenizer : public tokenizer {
       else if (key == "sep_token") opt.sep_token = js.token_content(v, key);
       else if (key == "pad_token") opt.pad_token = js.token_content(v, key);
       else if (key == "mask_token") opt.mask_token = js.token_content(v, key);
+      else if (key == "tokenizer_class" && tokenizer_class) *tokenizer_class = js.string(v, key);
       else if (key == "added_tokens_decoder" && added) {
         for (auto g : js.get(v.get_object(), key)) {
           auto gf = js.get(std::move(g), key);
