@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives).
+#pragma once
+#include <span>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/cross_entropy_loss.h>
+
+#include <sbert/losses/loss.hpp>
+#include <sbert/util/similarity.hpp>
+
+namespace sbert {
+
+/// Mirrors sentence_transformers.losses.MultipleNegativesRankingLoss. Inputs: (anchor, positive),
+/// (anchor, positive, negative...), or (anchor, positive, text-list of negatives); no label.
+/// For anchor i the candidates are every positive and every negative of the batch, column by
+/// column; the target is positive i. A text-list column (any number of negatives per row)
+/// simply adds all its texts to the candidates.
+class multiple_negatives_ranking_loss {
+ public:
+  struct options {
+    double scale = 20.0;
+    similarity_function similarity = similarity_function::cosine;
+  };
+  static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true};
+  static constexpr std::string_view name = "MultipleNegativesRankingLoss";
+
+  multiple_negatives_ranking_loss() = default;
+  explicit multiple_negatives_ranking_loss(options o) : opts_(o) {}
+
+  [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& /*labels*/) const {
+    const auto candidates = e.size() == 2 ? e[1] : at::cat(std::vector<at::Tensor>(e.begin() + 1, e.end()), 0);
+    const auto scores = similarity(opts_.similarity, e[0], candidates) * opts_.scale;
+    const auto target = at::arange(e[0].size(0), scores.options().dtype(at::kLong));
+    return at::cross_entropy_loss(scores, target);
+  }
+
+  [[nodiscard]] config_entries config() const {
+    return {{"scale", detail::json_number(opts_.scale)},
+            {"similarity_fct", "\"" + std::string(similarity_fct_name(opts_.similarity)) + "\""}};
+  }
+  [[nodiscard]] const options& opts() const { return opts_; }
+
+ private:
+  options opts_{};
+};
+
+}  // namespace sbert
