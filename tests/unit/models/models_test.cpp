@@ -1,0 +1,444 @@
+// The model stack against the Python library: tiny BERT and every pooling variant reproduce
+// shared/reference/embeddings.json; folders save and reload bit-identically; encode() options;
+// similarity functions; safetensors <-> torch; random init; errors that name the file.
+// One TU on purpose: each libtorch TU costs ~20 s to compile.
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include <sbert/io/safetensors_torch.hpp>
+#include <sbert/models/sentence_transformer.hpp>
+
+// libtorch's glog defines CHECK too; Catch's must win in this file.
+#undef CHECK
+#include "catch.hpp"
+
+namespace fs = std::filesystem;
+using namespace sbert::models;
+
+namespace {
+
+struct reference {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  reference() {
+    if (parser.load(sbert::test::reference_dir() + "/embeddings.json").get(root))
+      throw std::runtime_error("cannot read embeddings.json");
+  }
+  std::vector<std::string> sentences() {
+    std::vector<std::string> out;
+    for (auto s : root["sentences"].get_array()) out.emplace_back(std::string_view(s.get_string()));
+    return out;
+  }
+  /// A [rows][cols] JSON matrix as a float tensor (values are exact float32).
+  static at::Tensor matrix(simdjson::dom::array rows, at::ScalarType type = at::kFloat) {
+    std::vector<double> v;
+    std::int64_t n = 0, m = 0;
+    for (auto r : rows) {
+      m = 0;
+      for (auto x : r.get_array()) {
+        double d;
+        if (x.get_double().get(d)) d = static_cast<double>(std::int64_t(x.get_int64()));
+        v.push_back(d);
+        ++m;
+      }
+      ++n;
+    }
+    return at::from_blob(v.data(), {n, m}, at::kDouble).to(type);
+  }
+  at::Tensor batch(const char* key) { return matrix(root["padded_batch"][key].get_array(), at::kLong); }
+  at::Tensor embeddings(std::string_view mode, bool normalized) {
+    return matrix(root["embeddings"][mode][normalized ? "normalized" : "plain"].get_array());
+  }
+};
+
+reference& ref() {
+  static reference r;
+  return r;
+}
+
+std::string temp_dir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  auto p = fs::temp_directory_path() / ("sbert_models_" + std::to_string(::getpid()) + "_" + tag + "_" +
+                                        std::to_string(counter++));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string read_file(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+/// tiny-bert-st with a variant's overlay files copied over it (reference README section 2).
+std::string assemble_variant(const std::string& variant) {
+  const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
+  const auto dir = temp_dir(variant);
+  fs::copy(base, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  for (auto& p : fs::recursive_directory_iterator(dir))
+    fs::permissions(p.path(), fs::perms::owner_write, fs::perm_options::add);
+  const auto overlay = sbert::test::reference_dir() + "/tiny-bert-st-variants/" + variant;
+  for (const char* f : {"modules.json", "1_Pooling/config.json"})
+    fs::copy_file(overlay + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  return dir;
+}
+
+features padded_features() {
+  features f;
+  f.input_ids = ref().batch("input_ids");
+  f.attention_mask = ref().batch("attention_mask");
+  f.token_type_ids = ref().batch("token_type_ids");
+  return f;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  REQUIRE(a.sizes() == b.sizes());
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+const std::vector<std::string> modes = {"mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
+
+}  // namespace
+
+TEST_CASE("models: tokenize() reproduces the reference padded batch") {
+  auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  CHECK(m->max_seq_length() == 64);
+  const auto s = ref().sentences();
+  REQUIRE(s.size() == 40);
+  auto f = m->tokenize(s);
+  CHECK(at::equal(f.input_ids, ref().batch("input_ids")));
+  CHECK(at::equal(f.attention_mask, ref().batch("attention_mask")));
+  CHECK(at::equal(f.token_type_ids, ref().batch("token_type_ids")));
+}
+
+TEST_CASE("models: BERT last hidden state matches token_embeddings_probe within 1e-5") {
+  auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  m->eval();
+  at::NoGradGuard ng;
+  auto f = padded_features();
+  m->forward(f);
+  REQUIRE((f.token_embeddings.sizes() == std::vector<std::int64_t>{40, 64, 128}));
+  auto probe = ref().root["token_embeddings_probe"];
+  auto values = probe["values"].get_array();
+  std::size_t k = 0;
+  for (auto idx : probe["indices"].get_array()) {
+    const auto i = std::int64_t(idx);
+    auto expected = reference::matrix(values.at(k++).get_array());
+    auto got = f.token_embeddings[i].narrow(0, 0, expected.size(0));
+    INFO("sentence " << i);
+    CHECK(max_abs_diff(got, expected) < 1e-5);
+    // The rows after the attended ones are padding: the probe must stop at the mask's end.
+    CHECK(f.attention_mask[i].sum().item<std::int64_t>() == expected.size(0));
+  }
+  CHECK(k == 3);
+}
+
+TEST_CASE("models: every pooling variant, plain and normalized, reproduces embeddings.json") {
+  at::NoGradGuard ng;
+  for (const auto& mode : modes) {
+    for (bool norm : {false, true}) {
+      const std::string variant = mode + (norm ? "-normalize" : "");
+      INFO("variant " << variant);
+      const auto dir = assemble_variant(variant);
+      auto m = sentence_transformer::load(dir);
+      CHECK(m->modules_list().size() == (norm ? 3u : 2u));
+      m->eval();
+      auto f = padded_features();
+      m->forward(f);
+      const auto expected = ref().embeddings(mode, norm);
+      CHECK(max_abs_diff(f.sentence_embedding, expected) < (norm ? 1e-6 : 1e-5));
+      if (!norm) {
+        // encode(normalize_embeddings=true) on the plain variant = the normalized reference.
+        auto e = m->encode(ref().sentences(), {.batch_size = 40, .normalize_embeddings = true});
+        CHECK(max_abs_diff(e, ref().embeddings(mode, true)) < 1e-6);
+      }
+      fs::remove_all(dir);
+    }
+  }
+}
+
+TEST_CASE("models: encode() batches by length and restores the order") {
+  auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  const auto s = ref().sentences();
+  const auto expected = ref().embeddings("mean", false);
+  auto all = m->encode(s, {.batch_size = 40});
+  CHECK(all.device().is_cpu());
+  CHECK(max_abs_diff(all, expected) < 1e-5);
+  for (std::int64_t bs : {1, 7, 32}) {
+    INFO("batch_size " << bs);
+    CHECK(max_abs_diff(m->encode(s, {.batch_size = bs}), expected) < 1e-5);
+  }
+  // truncate_dim keeps the leading dims, then normalisation applies to what is kept.
+  auto t = m->encode(s, {.batch_size = 16, .normalize_embeddings = true, .truncate_dim = 32});
+  REQUIRE((t.sizes() == std::vector<std::int64_t>{40, 32}));
+  auto manual = l2_normalize(expected.narrow(1, 0, 32));
+  CHECK(max_abs_diff(t, manual) < 1e-5);
+  CHECK((m->encode(std::vector<std::string>{}).sizes() == std::vector<std::int64_t>{0, 128}));
+}
+
+TEST_CASE("models: prompts are prepended; include_prompt=false drops them from pooling") {
+  auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  REQUIRE(m->prompts.size() == 2);  // "query": "", "document": ""
+  m->prompts = {{"query", "query: "}};
+  const std::vector<std::string> s = {"A man is playing a guitar.", "Dogs run."};
+  auto with_name = m->encode(s, {.prompt_name = "query"});
+  const std::vector<std::string> prefixed = {"query: A man is playing a guitar.", "query: Dogs run."};
+  CHECK(max_abs_diff(with_name, m->encode(prefixed)) == 0.0);
+  CHECK(max_abs_diff(m->encode(s, {.prompt = "query: "}), with_name) == 0.0);
+  CHECK_THROWS_WITH(m->encode(s, {.prompt_name = "nope"}), Catch::Contains("nope"));
+
+  // include_prompt=false: mean over the tokens after "[CLS] query :" (prompt_length 3).
+  auto t = std::dynamic_pointer_cast<transformer>(m->modules_list()[0]);
+  auto excl = sentence_transformer(std::vector<std::shared_ptr<module>>{
+      t, std::make_shared<pooling>(pooling::options{.word_embedding_dimension = 128, .include_prompt = false})});
+  excl.prompts = m->prompts;
+  auto got = excl.encode(s, {.prompt_name = "query"});
+  at::NoGradGuard ng;
+  m->eval();
+  auto f = m->tokenize(prefixed);
+  m->forward(f);
+  auto mask = f.attention_mask.clone();
+  mask.narrow(1, 0, 3).zero_();
+  auto mk = mask.unsqueeze(-1).to(at::kFloat);
+  auto manual = (f.token_embeddings * mk).sum(1) / mk.sum(1);
+  CHECK(max_abs_diff(got, manual) < 1e-6);
+  CHECK(max_abs_diff(got, with_name) > 1e-3);
+}
+
+TEST_CASE("models: save() writes the Python folder byte for byte and reloads bit-identically") {
+  const auto src = sbert::test::reference_dir() + "/tiny-bert-st";
+  auto m = sentence_transformer::load(src);
+  const auto out = temp_dir("save");
+  m->save(out);
+  for (const char* f : {"modules.json", "config_sentence_transformers.json", "sentence_bert_config.json",
+                        "1_Pooling/config.json", "config.json", "model.safetensors", "vocab.txt"}) {
+    INFO(f);
+    CHECK(read_file(out + "/" + f) == read_file(src + "/" + f));
+  }
+  auto again = sentence_transformer::load(out);
+  auto p1 = m->named_parameters(), p2 = again->named_parameters();
+  REQUIRE(p1.size() == p2.size());
+  for (const auto& p : p1) {
+    INFO(p.key());
+    REQUIRE(p2.contains(p.key()));
+    CHECK(at::equal(p.value(), p2[p.key()]));
+  }
+  const auto s = ref().sentences();
+  CHECK(at::equal(m->encode(s), again->encode(s)));
+  // Saving the reloaded model again gives the same bytes.
+  const auto out2 = temp_dir("save2");
+  again->save(out2);
+  for (auto& e : fs::recursive_directory_iterator(out)) {
+    if (!e.is_regular_file()) continue;
+    const auto rel = fs::relative(e.path(), out).string();
+    INFO(rel);
+    CHECK(read_file(out2 + "/" + rel) == read_file(e.path().string()));
+  }
+  fs::remove_all(out);
+  fs::remove_all(out2);
+}
+
+TEST_CASE("models: a normalize variant saves its empty 2_Normalize folder and the same modules.json") {
+  const auto dir = assemble_variant("cls-normalize");
+  auto m = sentence_transformer::load(dir);
+  const auto out = temp_dir("norm");
+  m->save(out);
+  CHECK(fs::is_directory(out + "/2_Normalize"));
+  CHECK(fs::is_empty(out + "/2_Normalize"));
+  CHECK(read_file(out + "/modules.json") == read_file(dir + "/modules.json"));
+  CHECK(read_file(out + "/1_Pooling/config.json") == read_file(dir + "/1_Pooling/config.json"));
+  fs::remove_all(dir);
+  fs::remove_all(out);
+}
+
+TEST_CASE("models: from parts, Dense in the pipeline, save and load") {
+  auto t = transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  auto d = std::make_shared<dense>(dense::options{.in_features = 128, .out_features = 16});
+  auto m = std::make_shared<sentence_transformer>(std::vector<std::shared_ptr<module>>{
+      t, std::make_shared<pooling>(pooling::mode(128, "mean")), d, std::make_shared<normalize>()});
+  CHECK(m->embedding_dimension() == 16);
+  const auto s = ref().sentences();
+  auto e = m->encode(s);
+  REQUIRE((e.sizes() == std::vector<std::int64_t>{40, 16}));
+  at::NoGradGuard ng;
+  auto manual = l2_normalize(at::tanh(at::linear(ref().embeddings("mean", false), d->linear->weight, d->linear->bias)));
+  CHECK(max_abs_diff(e, manual) < 1e-5);
+
+  const auto out = temp_dir("dense");
+  m->save(out);
+  CHECK(fs::exists(out + "/2_Dense/config.json"));
+  CHECK(fs::exists(out + "/2_Dense/model.safetensors"));
+  CHECK(read_file(out + "/2_Dense/config.json") ==
+        "{\n    \"in_features\": 128,\n    \"out_features\": 16,\n    \"bias\": true,\n"
+        "    \"activation_function\": \"torch.nn.modules.activation.Tanh\"\n}");
+  auto r = sbert::safetensors::reader::open(out + "/2_Dense/model.safetensors");
+  CHECK((r.at("linear.weight").shape == std::vector<std::int64_t>{16, 128}));
+  CHECK(r.at("linear.bias").shape == std::vector<std::int64_t>{16});
+  auto back = sentence_transformer::load(out);
+  CHECK(at::equal(back->encode(s), e));
+  fs::remove_all(out);
+
+  auto p = sentence_transformer::from_parts(t, "cls", true);
+  CHECK(p->modules_list().size() == 3);
+  CHECK(max_abs_diff(p->encode(s, {.batch_size = 40}), ref().embeddings("cls", true)) < 1e-6);
+}
+
+TEST_CASE("models: similarity functions follow sentence_transformers.util") {
+  auto a = at::tensor({1.0f, 2.0f, 2.0f, 0.0f, 3.0f, 4.0f}).view({2, 3});
+  auto b = at::tensor({2.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 5.0f}).view({3, 3});
+  auto cos = sbert::cos_sim(a, b);
+  REQUIRE((cos.sizes() == std::vector<std::int64_t>{2, 3}));
+  CHECK(cos[0][0].item<float>() == Approx(1.0 / 3.0).margin(1e-6));
+  CHECK(cos[1][2].item<float>() == Approx(4.0 / 5.0).margin(1e-6));
+  CHECK(cos[0][1].item<float>() == Approx(5.0 / (3.0 * std::sqrt(3.0))).margin(1e-6));
+  CHECK(sbert::dot_score(a, b)[1][2].item<float>() == Approx(20.0f));
+  CHECK(sbert::euclidean_sim(a, b)[0][0].item<float>() == Approx(-3.0).margin(1e-5));  // (-1,2,2)
+  CHECK(sbert::manhattan_sim(a, b)[1][2].item<float>() == Approx(-4.0).margin(1e-5));  // (0,3,-1)
+  auto b2 = b.narrow(0, 0, 2);
+  CHECK(sbert::pairwise_cos_sim(a, b2)[1].item<float>() == Approx(7.0 / (5.0 * std::sqrt(3.0))).margin(1e-6));
+  CHECK(sbert::pairwise_euclidean_sim(a, b2)[1].item<float>() == Approx(-std::sqrt(1.0 + 4.0 + 9.0)).margin(1e-5));
+  CHECK(sbert::pairwise_manhattan_sim(a, b2)[0].item<float>() == Approx(-5.0).margin(1e-6));
+  CHECK(sbert::pairwise_dot_score(a, b2)[1].item<float>() == Approx(7.0f));
+
+  auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  CHECK(m->similarity_fn == sbert::similarity_function::cosine);
+  CHECK(at::allclose(m->similarity(a, b), cos));
+  m->similarity_fn = sbert::similarity_function::manhattan;
+  CHECK(at::allclose(m->similarity(a, b), sbert::manhattan_sim(a, b)));
+  CHECK(at::allclose(m->similarity_pairwise(a, b2), sbert::pairwise_manhattan_sim(a, b2)));
+  CHECK(m->config_json().find("\"similarity_fn_name\": \"manhattan\"") != std::string::npos);
+}
+
+TEST_CASE("models: safetensors <-> torch round trip keeps dtypes and values") {
+  const auto dir = temp_dir("st");
+  auto f = at::randn({3, 5});
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"f32", f}, {"f16", f.to(at::kHalf)}, {"bf16", f.to(at::kBFloat16)}, {"f64", f.to(at::kDouble)},
+      {"i64", at::arange(7)}, {"i8", at::arange(-3, 3).to(at::kChar)}, {"b", f > 0},
+      {"strided", f.t()}};
+  sbert::safetensors::save_file(dir + "/t.safetensors", tensors);
+  auto back = sbert::safetensors::load_file(dir + "/t.safetensors");
+  REQUIRE(back.size() == tensors.size());
+  for (const auto& [name, t] : tensors) {
+    INFO(name);
+    auto it = std::find_if(back.begin(), back.end(), [&](auto& kv) { return kv.first == name; });
+    REQUIRE(it != back.end());
+    CHECK(it->second.scalar_type() == t.scalar_type());
+    CHECK(at::equal(it->second, t.contiguous()));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("models: random init from a config follows HF's scheme") {
+  at::manual_seed(0);
+  bert_config c;
+  c.hidden_size = 64;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 128;
+  c.vocab_size = 30522;  // the bert-base tokenizer below
+  auto b = std::make_shared<bert_model>(c);
+  const auto& w = b->embeddings->word_embeddings->weight;
+  CHECK(w[0].abs().sum().item<float>() == 0.0f);  // padding row
+  CHECK(w.std().item<float>() == Approx(0.02).margin(0.001));
+  CHECK(b->layers->size() == 2);
+  for (const auto& p : b->named_parameters()) {
+    INFO(p.key());
+    if (p.key().ends_with("LayerNorm.weight")) CHECK(at::all(p.value() == 1).item<bool>());
+    if (p.key().ends_with(".bias")) CHECK(at::all(p.value() == 0).item<bool>());
+  }
+  CHECK(b->named_parameters().contains("encoder.layer.1.attention.self.query.weight"));
+  CHECK(b->named_parameters().contains("pooler.dense.weight"));
+  b->eval();
+  auto ids = at::randint(1, 30522, {3, 9});
+  auto mask = at::ones({3, 9}, at::kLong);
+  mask[1].narrow(0, 5, 4).zero_();
+  auto h = b->forward(ids, mask, {});
+  CHECK((h.sizes() == std::vector<std::int64_t>{3, 9, 64}));
+  // Padding does not leak: the padded row's first 5 positions equal the unpadded forward.
+  auto h1 = b->forward(ids[1].narrow(0, 0, 5).unsqueeze(0), at::ones({1, 5}, at::kLong), {});
+  CHECK(max_abs_diff(h[1].narrow(0, 0, 5), h1[0]) < 1e-5);
+
+  // A new model writes a transformers-style config.json that loads back to the same config.
+  const auto dir = temp_dir("init");
+  auto st = sentence_transformer::from_parts(
+      std::make_shared<transformer>(b, load_tokenizer(sbert::test::reference_dir() + "/tiny-bert-st"),
+                                    transformer::options{.max_seq_length = 32}));
+  st->save(dir);
+  auto back = sentence_transformer::load(dir);
+  CHECK(std::dynamic_pointer_cast<bert_model>(back->first_transformer().auto_model)->config() == c);
+  CHECK(back->max_seq_length() == 32);
+  const std::vector<std::string> s = {"hello world", "a b c"};
+  CHECK(at::equal(back->encode(s), st->encode(s)));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("models: broken folders are errors naming the file") {
+  using Catch::Contains;
+  const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
+  CHECK_THROWS_WITH(sentence_transformer::load(base + "/nope"), Contains("nope"));
+  {
+    const auto dir = assemble_variant("mean");
+    fs::remove(dir + "/1_Pooling/config.json");
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("1_Pooling/config.json") && Contains("missing"));
+    fs::remove_all(dir);
+  }
+  {
+    const auto dir = assemble_variant("mean");
+    std::ofstream(dir + "/1_Pooling/config.json") << R"({"word_embedding_dimension": 64, "pooling_mode_mean_tokens": true})";
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains("64"));
+    fs::remove_all(dir);
+  }
+  {
+    const auto dir = assemble_variant("mean");
+    auto cfg = read_file(dir + "/config.json");
+    cfg.replace(cfg.find("\"intermediate_size\": 512"), 24, "\"intermediate_size\": 256");
+    std::ofstream(dir + "/config.json") << cfg;
+    CHECK_THROWS_WITH(sentence_transformer::load(dir),
+                      Contains("model.safetensors") && Contains("intermediate.dense.weight") && Contains("shape"));
+    fs::remove_all(dir);
+  }
+  {
+    const auto dir = assemble_variant("mean");
+    std::ofstream(dir + "/modules.json") << R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},)"
+                                            R"({"idx":1,"name":"1","path":"1_X","type":"my.CustomModule"}])";
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains("my.CustomModule"));
+    std::ofstream(dir + "/modules.json") << "[{";
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains("JSON"));
+    fs::remove_all(dir);
+  }
+  {
+    const auto dir = assemble_variant("mean");
+    fs::resize_file(dir + "/model.safetensors", 1000);
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("model.safetensors") && Contains("truncated"));
+    fs::remove(dir + "/model.safetensors");
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("model.safetensors") && Contains("missing"));
+    fs::remove_all(dir);
+  }
+  {
+    const auto dir = assemble_variant("mean");
+    std::ofstream(dir + "/config_sentence_transformers.json") << R"({"similarity_fn_name": "jaccard"})";
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("config_sentence_transformers.json") && Contains("jaccard"));
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("models: a 5.4+ style folder (new module paths, pooling_mode key) loads") {
+  const auto dir = assemble_variant("mean");
+  std::ofstream(dir + "/modules.json")
+      << R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},)"
+         R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"},)"
+         R"({"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.base.modules.normalize.Normalize"}])";
+  std::ofstream(dir + "/1_Pooling/config.json")
+      << R"({"embedding_dimension": 128, "pooling_mode": "max", "include_prompt": true})";
+  auto m = sentence_transformer::load(dir);
+  CHECK(max_abs_diff(m->encode(ref().sentences(), {.batch_size = 40}), ref().embeddings("max", true)) < 1e-6);
+  fs::remove_all(dir);
+}
