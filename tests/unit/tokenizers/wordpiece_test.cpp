@@ -374,3 +374,54 @@ TEST_CASE("wordpiece: tokenizer_config.json next to tokenizer.json, as transform
   CHECK(wordpiece_tokenizer::from_tokenizer_json(dir + "/tokenizer.json").encode("Hello World").tokens == lowered);
   fs::remove_all(dir);
 }
+
+TEST_CASE("wordpiece: random text never breaks the invariants", "[tokenizers][wordpiece]") {
+  const auto tok = load_wordpiece(bert_dir());
+  std::mt19937 rng(1234);
+  const char32_t pool[] = {'a', 'b', 'Z', ' ', ' ', '\t', '\n', '.', ',', '#', '[', ']', '0', 0x00, 0x7F,
+                           0xA0, 0xC9, 0xE9, 0x130, 0x1E9E, 0x300, 0x315, 0x345, 0x3A3, 0x3C2, 0x416,
+                           0x5D0, 0x627, 0x93F, 0xE01, 0x1D165, 0x1D16D, 0x200B, 0x2028, 0x3000,
+                           0x4E2D, 0xAC00, 0xD55C, 0xF900, 0xFFFD, 0xE000, 0xE123, 0x1F600, 0x20000};
+  std::uniform_int_distribution<std::size_t> pick(0, std::size(pool) - 1), len(0, 60);
+  sbert::models::encoding e2;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string a, b;
+    for (auto* s : {&a, &b}) {
+      const auto n = len(rng);
+      for (std::size_t k = 0; k < n; ++k) {
+        if (rng() % 7 == 0) *s += "[SEP]";
+        sbert::models::detail::append_utf8(*s, pool[pick(rng)]);
+      }
+    }
+    const std::size_t max_length = rng() % 3 == 0 ? 0 : 3 + rng() % 20;
+    const auto e = tok.encode(a, std::string_view(b), max_length);
+    INFO("iteration " << iter);
+    REQUIRE(e.input_ids.size() == e.tokens.size());
+    REQUIRE(e.input_ids.size() == e.token_type_ids.size());
+    REQUIRE(e.input_ids.size() == e.attention_mask.size());
+    if (max_length) REQUIRE(e.input_ids.size() <= max_length);
+    REQUIRE(e.input_ids.front() == 101);
+    REQUIRE(e.input_ids.back() == 102);
+    for (std::size_t k = 0; k < e.input_ids.size(); ++k) {
+      REQUIRE(e.input_ids[k] >= 0);
+      REQUIRE(e.input_ids[k] < 30522);
+      REQUIRE(tok.id_to_token(e.input_ids[k]) == e.tokens[k]);
+    }
+    tok.encode_into(e2, a, std::string_view(b), max_length, false);
+    REQUIRE(e2.input_ids == e.input_ids);
+    REQUIRE(e2.tokens.empty());
+    (void)tok.decode(e.input_ids);
+  }
+  // Random bytes: either tokenized or rejected as input_error, never anything else.
+  std::size_t rejected = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string s(rng() % 40, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() % 3 ? rng() % 256 : 'a' + rng() % 26);
+    try {
+      (void)tok.encode(s, std::nullopt, 16);
+    } catch (const sbert::input_error&) {
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 0);
+}
