@@ -279,9 +279,13 @@ TEST_CASE("wordpiece: save and reload round trip", "[tokenizers][wordpiece]") {
   orig.save(dir);
   for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
     CHECK(fs::exists(fs::path(dir) / f));
-  // vocab.txt is byte-identical to the original.
-  CHECK(sbert::models::detail::read_file(dir + "/vocab.txt") ==
-        sbert::models::detail::read_file(sbert::test::reference_dir() + "/tiny-bert-st/vocab.txt"));
+  // vocab.txt, tokenizer_config.json and special_tokens_map.json are byte-identical to the files
+  // the Python library wrote for the same tokenizer.
+  for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    INFO(f);
+    CHECK(sbert::models::detail::read_file(dir + "/" + f) ==
+          sbert::models::detail::read_file(sbert::test::reference_dir() + "/tiny-bert-st/" + f));
+  }
   const auto from_json = load_wordpiece(dir);
   const auto from_vocab = wordpiece_tokenizer::from_vocab_file(dir + "/vocab.txt", dir + "/tokenizer_config.json");
   CHECK(from_json.model_max_length() == 64);
