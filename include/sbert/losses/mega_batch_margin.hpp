@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// MegaBatchMarginLoss: per anchor, a margin on its positive and on the hardest in-batch
+// negative positive.
+#pragma once
+#include <span>
+
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/eye.h>
+#include <ATen/ops/relu.h>
+
+#include <sbert/losses/loss.hpp>
+#include <sbert/util/similarity.hpp>
+
+namespace sbert {
+
+/// Mirrors sentence_transformers.losses.MegaBatchMarginLoss with v6's semantics. Inputs:
+/// (anchor, positive); no label. S = cos_sim(anchors, positives); the hardest negative of
+/// anchor i is max_{j != i} S_ij; loss = mean_i(relu(pm - S_ii) + relu(S_i,hard - nm)).
+///
+/// This is the full-batch value. Python 5.x's default "mini-batched version" returns (and
+/// back-propagates) only the last mini-batch whenever the batch is larger than
+/// mini_batch_size (a bug); v6 computes the full-batch mean on the GradCache engine, and so
+/// does sbert: for big batches wrap it as grad_cache_loss<mega_batch_margin_loss> (see
+/// cached.hpp), which gives this value with flat memory.
+class mega_batch_margin_loss {
+ public:
+  struct options {
+    double positive_margin = 0.8;
+    double negative_margin = 0.3;
+  };
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
+  static constexpr std::string_view name = "MegaBatchMarginLoss";
+
+  mega_batch_margin_loss() = default;
+  explicit mega_batch_margin_loss(options o) : opts_(o) {}
+
+  [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& /*labels*/) const {
+    const auto s = cos_sim(e[0], e[1]);
+    const auto hardest = std::get<0>((s - 2 * at::eye(s.size(0), s.size(1), s.options())).max(1));
+    const auto pos = s.diagonal();
+    return (at::relu(opts_.positive_margin - pos) + at::relu(hardest - opts_.negative_margin)).mean();
+  }
+  [[nodiscard]] config_entries config() const {
+    return {{"positive_margin", detail::json_number(opts_.positive_margin)},
+            {"negative_margin", detail::json_number(opts_.negative_margin)}};
+  }
+
+ private:
+  options opts_{};
+};
+
+}  // namespace sbert
