@@ -353,12 +353,15 @@ class piece_trie {
   }
 
   /// Length of the longest key that is a prefix of `text`, 0 when none.
-  [[nodiscard]] std::size_t longest_prefix(std::string_view text) const {
+  [[nodiscard]] std::size_t longest_prefix(std::string_view text, int* value = nullptr) const {
     std::uint32_t s = 0;
     std::size_t best = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
       if (!step(s, static_cast<std::uint8_t>(text[i]))) break;
-      if (nodes_[s].value >= 0) best = i + 1;
+      if (nodes_[s].value >= 0) {
+        best = i + 1;
+        if (value) *value = nodes_[s].value;
+      }
     }
     return best;
   }
@@ -519,6 +522,43 @@ class charsmap {
 
 inline constexpr std::string_view space_symbol = "\xe2\x96\x81";  // U+2581
 
+/// Rust's char::is_whitespace (Unicode White_Space), which Hugging Face's WhitespaceSplit uses.
+inline bool is_unicode_space(std::uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+         c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/// The code point at the front of `s` (U+FFFD for a malformed sequence); `len` gets its length.
+inline std::uint32_t decode_one(std::string_view s, std::size_t* len_out = nullptr) {
+  std::size_t len = 0;
+  std::uint32_t cp = 0xFFFD;
+  if (valid_utf8_prefix(s, len)) {
+    const auto b0 = static_cast<std::uint8_t>(s[0]);
+    cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1Fu) : len == 3 ? (b0 & 0x0Fu) : (b0 & 0x07u);
+    for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<std::uint8_t>(s[k]) & 0x3Fu);
+  }
+  if (len_out) *len_out = len;
+  return cp;
+}
+
+/// Replaces every Unicode space in `s` by ' ' into `buf`; returns s itself when there is none.
+inline std::string_view spaces_to_blank(std::string_view s, std::string& buf) {
+  bool any = false;
+  buf.clear();
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t len = 0;
+    const std::uint32_t cp = decode_one(s.substr(i), &len);
+    if (is_unicode_space(cp)) {
+      any = true;
+      buf.push_back(' ');
+    } else {
+      buf.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return any ? std::string_view(buf) : s;
+}
+
 inline bool ends_with(const std::string& s, std::string_view suf) {
   return s.size() >= suf.size() && std::memcmp(s.data() + s.size() - suf.size(), suf.data(), suf.size()) == 0;
 }
@@ -530,8 +570,9 @@ class sentencepiece_tokenizer : public tokenizer {
  public:
   /// One segment of the raw spm output: id and piece (a view into scratch or into the vocab).
   struct spm_token {
-    int id;
+    int id;  // an spm id, or the output id itself when `added`
     std::string_view piece;
+    bool added = false;  // an added/special token matched in the raw text
   };
 
   // ---- loading ---------------------------------------------------------------------------
@@ -592,8 +633,9 @@ class sentencepiece_tokenizer : public tokenizer {
     std::vector<spm_token>& b = scratch.seg_b;
     a.clear();
     b.clear();
-    encode_spm(text, scratch.norm_a, a, scratch);
-    if (pair) encode_spm(*pair, scratch.norm_b, b, scratch);
+    std::size_t bufs = 0;
+    encode_text(text, a, scratch, bufs);
+    if (pair) encode_text(*pair, b, scratch, bufs);
 
     const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
     const std::size_t specials = xlmr ? (pair ? 4 : 2) : 0;
@@ -627,10 +669,10 @@ class sentencepiece_tokenizer : public tokenizer {
       if (with_tokens) out.tokens.emplace_back(tok);
     };
     auto push_seg = [&](const std::vector<spm_token>& seg, std::size_t n) {
-      for (std::size_t i = 0; i < n; ++i) out.input_ids.push_back(output_id(seg[i].id));
+      for (std::size_t i = 0; i < n; ++i) out.input_ids.push_back(seg[i].added ? seg[i].id : output_id(seg[i].id));
       if (with_tokens)
         for (std::size_t i = 0; i < n; ++i) {
-          if (xlmr && seg[i].id == unk_id_)
+          if (xlmr && !seg[i].added && seg[i].id == unk_id_)
             out.tokens.emplace_back(unk_token_);
           else
             out.tokens.emplace_back(seg[i].piece);
@@ -694,7 +736,8 @@ class sentencepiece_tokenizer : public tokenizer {
   void encode_ids(std::string_view text, std::vector<int>& out) const {
     auto& s = tls();
     s.seg_a.clear();
-    encode_spm(text, s.norm_a, s.seg_a, s);
+    std::size_t bufs = 0;
+    encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
     out.clear();
     out.reserve(s.seg_a.size());
     for (const auto& t : s.seg_a) out.push_back(t.id);
@@ -708,7 +751,8 @@ class sentencepiece_tokenizer : public tokenizer {
   [[nodiscard]] std::vector<std::string> encode_pieces(std::string_view text) const {
     auto& s = tls();
     s.seg_a.clear();
-    encode_spm(text, s.norm_a, s.seg_a, s);
+    std::size_t bufs = 0;
+    encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
     std::vector<std::string> v;
     v.reserve(s.seg_a.size());
     for (const auto& t : s.seg_a) v.emplace_back(t.piece);
@@ -759,7 +803,7 @@ class sentencepiece_tokenizer : public tokenizer {
   /// Per-thread scratch: encode is const and may run on many threads; reusing these buffers
   /// keeps the hot path free of allocations once they have grown.
   struct scratch {
-    std::string norm_a, norm_b;
+    std::vector<std::unique_ptr<std::string>> norms;  // stable addresses: pieces view into them
     std::vector<spm_token> seg_a, seg_b, raw;
     std::vector<path_node> best;
     std::vector<symbol> symbols;
@@ -770,6 +814,38 @@ class sentencepiece_tokenizer : public tokenizer {
   static scratch& tls() {
     thread_local scratch s;
     return s;
+  }
+  static std::string& space_buf() {
+    thread_local std::string b;
+    return b;
+  }
+  static std::string& norm_buffer(scratch& s, std::size_t& used) {
+    if (used == s.norms.size()) s.norms.push_back(std::make_unique<std::string>());
+    return *s.norms[used++];
+  }
+
+  /// Splits the raw text at added tokens (<s>, <mask>, ... as the Python tokenizers do), and
+  /// runs sentencepiece on the pieces between them.
+  void encode_text(std::string_view text, std::vector<spm_token>& out, scratch& s, std::size_t& bufs) const {
+    if (added_.empty()) {
+      encode_spm(text, norm_buffer(s, bufs), out, s, true);
+      return;
+    }
+    std::size_t seg = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+      int idx = -1;
+      const std::size_t n = added_first_[static_cast<std::uint8_t>(text[pos])] ? added_trie_.longest_prefix(text.substr(pos), &idx) : 0;
+      if (n == 0) {
+        ++pos;
+        continue;
+      }
+      if (pos > seg) encode_spm(text.substr(seg, pos - seg), norm_buffer(s, bufs), out, s, seg == 0);
+      const auto& a = added_[static_cast<std::size_t>(idx)];
+      out.push_back({static_cast<int>(a.second), a.first, true});
+      pos += n;
+      seg = pos;
+    }
+    if (seg < text.size()) encode_spm(text.substr(seg), norm_buffer(s, bufs), out, s, seg == 0);
   }
 
   std::string name_;
@@ -783,6 +859,13 @@ class sentencepiece_tokenizer : public tokenizer {
   std::unordered_map<std::string, int> reserved_;  // control, unknown, byte pieces
   std::array<bool, 256> reserved_first_{};
   std::array<bool, 256> passthrough_{};  // ASCII bytes no rule or user symbol starts with
+  // added tokens matched in the raw text before sentencepiece runs: (content, output id)
+  std::vector<std::pair<std::string, std::int64_t>> added_;
+  spm_detail::piece_trie added_trie_;
+  std::array<bool, 256> added_first_{};
+  bool prefix_first_only_ = false;  // Metaspace prepend_scheme "first"
+  bool whitespace_split_ = false;   // WhitespaceSplit pre-tokenizer: any Unicode space separates
+  bool strip_right_ = false;        // a Strip(right) normalizer: trailing Unicode spaces go
   std::vector<std::uint8_t> types_;
   std::vector<float> scores_;
   std::array<int, 256> byte_ids_{};
@@ -794,6 +877,18 @@ class sentencepiece_tokenizer : public tokenizer {
   std::int64_t bos_out_ = -1, eos_out_ = -1, pad_out_ = 0, mask_out_ = -1;
   std::size_t vocab_size_ = 0;
   std::string unk_token_ = "<unk>", bos_token_ = "<s>", eos_token_ = "</s>";
+
+  void set_added(std::vector<std::pair<std::string, std::int64_t>> tokens) {
+    added_ = std::move(tokens);
+    added_first_.fill(false);
+    std::vector<std::pair<std::string_view, int>> keys;
+    for (std::size_t i = 0; i < added_.size(); ++i) {
+      if (added_[i].first.empty()) continue;
+      keys.emplace_back(added_[i].first, static_cast<int>(i));
+      added_first_[static_cast<std::uint8_t>(added_[i].first[0])] = true;
+    }
+    added_trie_.build(std::move(keys));
+  }
 
   static std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -875,8 +970,9 @@ class sentencepiece_tokenizer : public tokenizer {
     user_trie_.build(std::move(user_keys));
     charsmap_ = charsmap(m.charsmap, name_);
     for (int c = 0; c < 0x80; ++c)
-      passthrough_[static_cast<std::size_t>(c)] =
-          !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) && !user_trie_.has_first_byte(static_cast<std::uint8_t>(c));
+      passthrough_[static_cast<std::size_t>(c)] = !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) &&
+                                                  !user_trie_.has_first_byte(static_cast<std::uint8_t>(c)) &&
+                                                  !(whitespace_split_ && c >= 0x09 && c <= 0x0D);
     if (m.byte_fallback)
       for (int b = 0; b < 256; ++b) byte_ids_[static_cast<std::size_t>(b)] = piece_to_id(byte_piece(static_cast<std::uint8_t>(b)));
 
@@ -891,6 +987,8 @@ class sentencepiece_tokenizer : public tokenizer {
       eos_out_ = 2;
       mask_out_ = n + 1;
       vocab_size_ = static_cast<std::size_t>(n) + 2;
+      // the Python tokenizers match the special tokens in the raw text
+      set_added({{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}, {"<mask>", mask_out_}});
     } else if (raw_json_.empty()) {
       id_offset_ = 0;
       unk_out_ = unk_id_;
@@ -929,7 +1027,7 @@ class sentencepiece_tokenizer : public tokenizer {
     return in.substr(0, len);
   }
 
-  void normalize_into(std::string_view in, std::string& out) const {
+  void normalize_into(std::string_view in, std::string& out, bool at_start = true) const {
     using spm_detail::space_symbol;
     out.clear();
     if (in.empty()) return;
@@ -950,7 +1048,8 @@ class sentencepiece_tokenizer : public tokenizer {
         out.push_back(' ');
     };
     const bool suffix = m.treat_whitespace_as_suffix;
-    if (!suffix && m.add_dummy_prefix) add_ws();
+    const bool prefix = m.add_dummy_prefix && (at_start || !prefix_first_only_);
+    if (!suffix && prefix) add_ws();
     bool prev_space = m.remove_extra_whitespaces;
     while (!in.empty()) {
       const auto c0 = static_cast<std::uint8_t>(in.front());
@@ -967,6 +1066,7 @@ class sentencepiece_tokenizer : public tokenizer {
         continue;
       }
       std::string_view sp = normalize_prefix(in, consumed);
+      if (whitespace_split_) sp = spm_detail::spaces_to_blank(sp, space_buf());
       while (prev_space && !sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
       if (!sp.empty()) {
         if (m.escape_whitespaces) {
@@ -984,18 +1084,33 @@ class sentencepiece_tokenizer : public tokenizer {
       in.remove_prefix(consumed);
       if (!m.remove_extra_whitespaces) prev_space = false;
     }
-    if (m.remove_extra_whitespaces) {
+    if (m.remove_extra_whitespaces || strip_right_) {
       const std::string_view space = m.escape_whitespaces ? space_symbol : std::string_view(" ");
-      while (spm_detail::ends_with(out, space)) out.resize(out.size() - space.size());
+      for (;;) {
+        if (m.remove_extra_whitespaces && spm_detail::ends_with(out, space)) {
+          out.resize(out.size() - space.size());
+          continue;
+        }
+        if (strip_right_ && !out.empty()) {
+          // Hugging Face's Strip(right): any Unicode space at the end goes
+          std::size_t k = out.size() - 1;
+          while (k > 0 && out.size() - k < 4 && (static_cast<std::uint8_t>(out[k]) & 0xC0) == 0x80) --k;
+          if (spm_detail::is_unicode_space(spm_detail::decode_one(std::string_view(out).substr(k)))) {
+            out.resize(k);
+            continue;
+          }
+        }
+        break;
+      }
     }
-    if (suffix && m.add_dummy_prefix) add_ws();
+    if (suffix && prefix) add_ws();
   }
 
   // ---- segmentation -----------------------------------------------------------------------
 
   /// normalize + segment + sentencepiece's post-processing (byte fallback, merging unk runs).
-  void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s) const {
-    normalize_into(text, norm);
+  void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s, bool at_start) const {
+    normalize_into(text, norm, at_start);
     if (norm.empty()) return;
     auto& raw = s.raw;
     raw.clear();
@@ -1284,6 +1399,7 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
       if (p.type == normal && p.text.size() == 6 && p.text.compare(0, 3, "<0x") == 0 && p.text[5] == '>') p.type = byte;
 
   // added tokens: special ones are control symbols, the others user-defined
+  std::vector<std::pair<std::string, std::int64_t>> added_list;
   simdjson::dom::array added;
   if (!doc["added_tokens"].get(added)) {
     for (auto a : added) {
@@ -1296,6 +1412,7 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
       if (static_cast<std::size_t>(id) > m.pieces.size()) throw bad("added_tokens", "id " + std::to_string(id) + " leaves a gap in the vocabulary");
       auto& p = m.pieces[static_cast<std::size_t>(id)];
       if (p.text != content) throw bad("added_tokens", "id " + std::to_string(id) + " is '" + p.text + "' in the vocabulary");
+      added_list.emplace_back(std::string(content), id);
       if (p.type == unknown) continue;
       p.type = special ? control : user_defined;
     }
@@ -1314,13 +1431,21 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
     if (!(*ms)["replacement"].get(repl) && repl != space_symbol) throw bad("pre_tokenizer.replacement", "only U+2581 is supported");
     bool add_prefix = true;
     std::string_view scheme;
-    if (!(*ms)["prepend_scheme"].get(scheme))
+    if (!(*ms)["prepend_scheme"].get(scheme)) {
       add_prefix = scheme != "never";
+      t.prefix_first_only_ = scheme == "first";
+    }
     else if (!(*ms)["add_prefix_space"].get(add_prefix)) {
     }
     m.add_dummy_prefix = add_prefix;
   }
 
+  if (auto strip = find_typed(norm_el, "Strip", "normalizers")) {
+    bool right = false;
+    if (!(*strip)["strip_right"].get(right)) t.strip_right_ = right;
+  }
+  t.whitespace_split_ = find_typed(pre_el, "WhitespaceSplit", "pretokenizers").has_value() ||
+                        find_typed(pre_el, "Whitespace", "pretokenizers").has_value();
   t.raw_json_ = std::move(json);
   simdjson::dom::element post;
   const bool wrapped = !doc["post_processor"].get(post) && !post.is_null();
@@ -1340,6 +1465,7 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
   t.mask_out_ = find_special("<mask>");
   const auto pad = find_special("<pad>");
   t.pad_out_ = pad >= 0 ? pad : 0;
+  t.set_added(std::move(added_list));
   if (wrapped && (t.bos_out_ < 0 || t.eos_out_ < 0))
     throw bad("post_processor", "wraps texts but the vocabulary has no <s> / </s> special tokens");
   return t;
