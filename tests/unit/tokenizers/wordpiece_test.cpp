@@ -429,3 +429,22 @@ TEST_CASE("wordpiece: random text never breaks the invariants", "[tokenizers][wo
   }
   CHECK(rejected > 0);
 }
+
+TEST_CASE("wordpiece: normalize() and added tokens matched on the normalised text", "[tokenizers][wordpiece]") {
+  const auto bert = load_wordpiece(bert_dir());
+  CHECK(bert.normalize("H\u00E9llo\tWORLD \u4F60\u597D\u200B!") == "hello world  \u4F60  \u597D !");
+  CHECK(bert.normalize("\u0130") == "i");
+
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (char c = 'a'; c <= 'z'; ++c) v.emplace_back(1, c);
+  std::vector<sbert::models::added_token> added = {
+      {"Foo Bar", 31, false, false, false, false, true},   // normalized: matches "FOO BAR" too
+      {"QQ", 32, false, false, false, false, false}};      // raw: only "QQ"
+  const wordpiece_tokenizer tok(v, {}, added);
+  CHECK(tok.vocab_size() == 33);
+  CHECK(tok.encode("xFOO BARy").input_ids == std::vector<std::int64_t>{2, 28, 31, 29, 3});
+  CHECK(tok.encode("QQ q").input_ids == std::vector<std::int64_t>{2, 32, 21, 3});
+  CHECK(tok.encode("QQ q").tokens == std::vector<std::string>{"[CLS]", "QQ", "q", "[SEP]"});
+  CHECK(tok.encode("qq").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"});  // no "##q"
+  CHECK(tok.id_to_token(31) == "Foo Bar");
+}

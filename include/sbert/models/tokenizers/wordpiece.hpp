@@ -637,6 +637,66 @@ class wordpiece_tokenizer : public tokenizer {
     return out;
   }
 
+  /// The BertNormalizer alone: what HF's `normalizer.normalize_str` returns (control characters
+  /// removed, whitespace -> ' ', spaces around CJK ideographs, accents stripped, lower-cased).
+  [[nodiscard]] std::string normalize(std::string_view text) const {
+    if (auto bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
+      throw input_error("", 0, "text", "invalid UTF-8 at byte " + std::to_string(bad));
+    const auto& props = detail::unicode_properties::instance();
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    std::vector<char32_t> cps;
+    cps.reserve(text.size());
+    auto lower = [&](char32_t c) {
+      if (opt_.lowercase && (props.flags(c) & detail::uf_lower)) {
+        char32_t lo[2];
+        const int k = detail::to_lower(c, lo);
+        cps.insert(cps.end(), lo, lo + k);
+      } else {
+        cps.push_back(c);
+      }
+    };
+    for (std::size_t i = 0; i < text.size();) {
+      char32_t c = detail::decode_utf8(p, text.size(), i);
+      auto f = props.flags(c);
+      if (opt_.clean_text) {
+        if (c == 0 || c == 0xFFFD || ((f & detail::uf_control) && c != '\t' && c != '\n' && c != '\r'))
+          continue;
+        if (f & detail::uf_whitespace) {
+          c = ' ';
+          f = props.flags(c);
+        }
+      }
+      const bool cjk = opt_.handle_chinese_chars && (f & detail::uf_cjk);
+      if (cjk) cps.push_back(' ');
+      if (strip_) {
+        char32_t d[8];
+        const int k = detail::nfd_decompose(c, d);
+        for (int j = 0; j < k; ++j)
+          if (!(props.flags(d[j]) & detail::uf_nonspacing)) lower(d[j]);
+      } else {
+        lower(c);
+      }
+      if (cjk) cps.push_back(' ');
+    }
+    if (strip_) {  // canonical ordering of the remaining combining marks
+      for (std::size_t i = 0; i < cps.size();) {
+        if (!detail::combining_class(cps[i])) {
+          ++i;
+          continue;
+        }
+        std::size_t j = i;
+        while (j < cps.size() && detail::combining_class(cps[j])) ++j;
+        std::stable_sort(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j),
+                         [](char32_t x, char32_t y) { return detail::combining_class(x) < detail::combining_class(y); });
+        i = j;
+      }
+    }
+    std::string out;
+    out.reserve(cps.size());
+    for (auto c : cps) detail::append_utf8(out, c);
+    return out;
+  }
+
   [[nodiscard]] const wordpiece_options& options() const { return opt_; }
   [[nodiscard]] std::size_t model_max_length() const { return opt_.model_max_length; }
   [[nodiscard]] const std::vector<added_token>& added_tokens() const { return added_; }
@@ -877,11 +937,7 @@ class wordpiece_tokenizer : public tokenizer {
         throw model_error("wordpiece: added token '" + a.content + "' has id " + std::to_string(a.id) +
                           ", which the vocabulary gives to '" + tokens_[id] + "'");
       tokens_[id] = a.content;
-      added_first_[static_cast<unsigned char>(a.content[0])] = true;
     }
-    added_by_length_ = added_;
-    std::stable_sort(added_by_length_.begin(), added_by_length_.end(),
-                     [](const added_token& x, const added_token& y) { return x.content.size() > y.content.size(); });
 
     auto special_item = [&](const std::string& tok, std::int64_t type_id) {
       const auto id = token_to_id(tok);
@@ -924,25 +980,60 @@ class wordpiece_tokenizer : public tokenizer {
       ascii_action_[b] = act;
       ascii_map_[b] = mapped;
     }
+    // Added tokens: normalized=false ones match the raw text, normalized=true ones the
+    // normalised text (their content normalised the same way), as HF's AddedVocabulary does.
+    raw_added_ = {};
+    norm_added_ = {};
+    for (const auto& a : added_) {
+      auto& m = a.normalized ? norm_added_ : raw_added_;
+      added_token t = a;
+      if (a.normalized) t.content = normalize(a.content);
+      if (t.content.empty()) continue;
+      m.first[static_cast<unsigned char>(t.content[0])] = true;
+      m.by_length.push_back(std::move(t));
+    }
+    for (auto* m : {&raw_added_, &norm_added_})
+      std::stable_sort(m->by_length.begin(), m->by_length.end(),
+                       [](const added_token& x, const added_token& y) { return x.content.size() > y.content.size(); });
   }
 
-  /// Splits on added tokens (matched leftmost-longest on the raw text), then normalises,
-  /// pre-tokenises and WordPiece-encodes each piece between them.
+  /// Splits on added tokens (leftmost-longest), then normalises, pre-tokenises and
+  /// WordPiece-encodes each piece between them.
   void encode_sequence(std::string_view text, std::vector<std::int64_t>& ids) const {
     if (auto bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
       throw input_error("", 0, "text", "invalid UTF-8 at byte " + std::to_string(bad));
-    if (added_.empty()) {
+    if (raw_added_.by_length.empty() && norm_added_.by_length.empty()) {
       encode_plain(text, ids);
       return;
     }
+    split_on_added(text, raw_added_, ids, [&](std::string_view seg) {
+      if (norm_added_.by_length.empty()) {
+        encode_plain(seg, ids);
+        return;
+      }
+      // Slow path, only with normalized added tokens: the BERT normaliser is idempotent, so the
+      // pieces of the normalised text can go through encode_plain again.
+      const std::string normalized = normalize(seg);
+      split_on_added(normalized, norm_added_, ids, [&](std::string_view piece) { encode_plain(piece, ids); });
+    });
+  }
+
+  struct added_matcher {
+    std::vector<added_token> by_length;  // longest first: leftmost-longest matching
+    bool first[256]{};
+  };
+
+  template <class Segment>
+  void split_on_added(std::string_view text, const added_matcher& m, std::vector<std::int64_t>& ids,
+                      Segment&& segment) const {
     std::size_t seg = 0;
     for (std::size_t i = 0; i < text.size();) {
-      if (!added_first_[static_cast<unsigned char>(text[i])]) {
+      if (!m.first[static_cast<unsigned char>(text[i])]) {
         ++i;
         continue;
       }
       const added_token* hit = nullptr;
-      for (const auto& a : added_by_length_)
+      for (const auto& a : m.by_length)
         if (text.compare(i, a.content.size(), a.content) == 0 && single_word_ok(text, i, a)) {
           hit = &a;
           break;
@@ -956,11 +1047,11 @@ class wordpiece_tokenizer : public tokenizer {
         while (seg_end > seg && is_space_before(text, seg_end)) seg_end = prev_char(text, seg_end);
       if (hit->rstrip)
         while (next < text.size() && is_space_at(text, next)) next = next_char(text, next);
-      encode_plain(text.substr(seg, seg_end - seg), ids);
+      segment(text.substr(seg, seg_end - seg));
       ids.push_back(hit->id);
       seg = i = next;
     }
-    encode_plain(text.substr(seg), ids);
+    segment(text.substr(seg));
   }
 
   static std::size_t prev_char(std::string_view s, std::size_t i) {
@@ -1187,7 +1278,7 @@ class wordpiece_tokenizer : public tokenizer {
   std::vector<std::string> tokens_;  // id -> token (model vocabulary, then added tokens)
   std::size_t model_vocab_size_ = 0;
   std::vector<added_token> added_;
-  std::vector<added_token> added_by_length_;
+  added_matcher raw_added_, norm_added_;
   std::vector<template_item> single_, pair_;
   std::string source_;
   detail::piece_table full_, cont_;
@@ -1195,7 +1286,6 @@ class wordpiece_tokenizer : public tokenizer {
   std::int64_t pad_id_ = 0;
   std::size_t n_special_single_ = 0, n_special_pair_ = 0;
   bool strip_ = false;
-  bool added_first_[256]{};
   std::uint8_t ascii_action_[128]{};
   char ascii_map_[128]{};
 };
