@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // SentencePiece throughput on one core over the STSb train sentences (both columns).
-// Usage: sentencepiece_throughput [model.model] [sts-train.csv] [seconds per measurement]
+// Usage: sentencepiece_throughput [model.model | tokenizer.json] [sts-train.csv] [seconds per measurement]
 // Prints tokens/s for sbert's encode_into without token strings (the training hot path), for
 // encode() with token strings, and, when built with libsentencepiece, for its Encode() on the
 // same texts (the same ids: the tests check that they agree).
@@ -41,7 +41,7 @@ void measure(const char* label, const std::vector<std::string>& sentences, std::
 
 int main(int argc, char** argv) {
   const std::string model = argc > 1 && *argv[1] ? argv[1] : SBERT_SHARED_DIR "/models/sentencepiece-botchan-unigram1000/botchan_unigram_1000.model";
-  const std::string csv = argc > 2 ? argv[2] : SBERT_SHARED_DIR "/data/stsbenchmark/sts-train.csv";
+  const std::string csv = argc > 2 && *argv[2] ? argv[2] : SBERT_SHARED_DIR "/data/stsbenchmark/sts-train.csv";
   const double seconds = argc > 3 ? std::stod(argv[3]) : 2.0;
 
   std::ifstream in(csv);
@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
       sentences.push_back(std::move(f[static_cast<std::size_t>(k)]));
     }
   }
-  const auto tok = sbert::models::sentencepiece_tokenizer::from_model_file(model, sbert::models::sentencepiece_layout::xlm_roberta);
+  const bool json = model.size() > 5 && model.compare(model.size() - 5, 5, ".json") == 0;
+  const auto tok = json ? sbert::models::sentencepiece_tokenizer::from_tokenizer_json(model)
+                        : sbert::models::sentencepiece_tokenizer::from_model_file(model, sbert::models::sentencepiece_layout::xlm_roberta);
   std::printf("SentencePiece (%s, model_type %d), %zu STSb train sentences, %.1f MB, one thread\n", model.c_str(), tok.model_type(),
               sentences.size(), static_cast<double>(bytes) / 1e6);
 
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   measure("sbert encode_into(), ids only:", sentences, bytes, seconds, ids_only);
   measure("sbert encode() with token strings:", sentences, bytes, seconds, [&](const std::string& s) { return tok.encode(s).input_ids.size() - 2; });
 #ifdef SBERT_BENCH_WITH_SPM
+  if (json) return 0;
   sentencepiece::SentencePieceProcessor sp;
   if (!sp.Load(model).ok()) return 1;
   std::vector<int> ids;
