@@ -448,3 +448,18 @@ TEST_CASE("wordpiece: normalize() and added tokens matched on the normalised tex
   CHECK(tok.encode("qq").tokens == std::vector<std::string>{"[CLS]", "[UNK]", "[SEP]"});  // no "##q"
   CHECK(tok.id_to_token(31) == "Foo Bar");
 }
+
+TEST_CASE("wordpiece: added token lstrip / rstrip / single_word", "[tokenizers][wordpiece]") {
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (char c = 'a'; c <= 'z'; ++c) v.emplace_back(1, c);
+  std::vector<sbert::models::added_token> added = {
+      {"<m>", 31, true, false, true, true, false},   // lstrip + rstrip
+      {"w", 32, false, true, false, false, false}};  // single_word
+  const wordpiece_tokenizer tok(v, {}, added);
+  // The whitespace around <m> is absorbed (it would be dropped by the pre-tokenizer anyway).
+  CHECK(tok.encode("a  <m>  b").input_ids == std::vector<std::int64_t>{2, 5, 31, 6, 3});
+  // "w" alone is the added token; inside a word it is the letter (id 5 + 22 = 27).
+  CHECK(tok.encode("w").input_ids == std::vector<std::int64_t>{2, 32, 3});
+  CHECK(tok.encode("a w, b").input_ids == std::vector<std::int64_t>{2, 5, 32, 1, 6, 3});  // ',' -> [UNK]
+  CHECK(tok.encode("w_").input_ids == std::vector<std::int64_t>{2, 27, 1, 3});  // '_' is a word character
+}

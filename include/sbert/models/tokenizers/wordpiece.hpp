@@ -1034,12 +1034,16 @@ class wordpiece_tokenizer : public tokenizer {
       }
       const added_token* hit = nullptr;
       for (const auto& a : m.by_length)
-        if (text.compare(i, a.content.size(), a.content) == 0 && single_word_ok(text, i, a)) {
+        if (text.compare(i, a.content.size(), a.content) == 0) {
           hit = &a;
           break;
         }
       if (!hit) {
         ++i;
+        continue;
+      }
+      if (!single_word_ok(text, i, *hit)) {  // HF drops the match and scans on after it
+        i += hit->content.size();
         continue;
       }
       std::size_t seg_end = i, next = i + hit->content.size();
@@ -1074,11 +1078,15 @@ class wordpiece_tokenizer : public tokenizer {
   static bool is_space_before(std::string_view s, std::size_t end) {
     return is_space_at(s, prev_char(s, end));
   }
-  /// single_word: the match must not touch a word character on either side.
+  /// single_word: the match must not touch a word character (regex \w) on either side. Exact
+  /// for ASCII; other characters count as word characters unless they are whitespace,
+  /// punctuation or control characters (symbols such as emoji are the approximation).
   static bool single_word_ok(std::string_view s, std::size_t i, const added_token& a) {
     if (!a.single_word) return true;
     auto wordy = [&](std::size_t at) {
       const char32_t c = char_at(s, at);
+      if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
       const auto f = detail::unicode_properties::instance().flags(c);
       return !(f & (detail::uf_whitespace | detail::uf_punctuation | detail::uf_control));
     };
