@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// training_args: SentenceTransformerTrainingArguments as one aggregate with designated
+// initialisers and the Python defaults. Torch-free.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <sbert/error.hpp>
+
+namespace sbert {
+
+enum class lr_scheduler_type { linear, cosine, constant, constant_with_warmup, polynomial };
+enum class batch_sampler { batch_sampler, no_duplicates, group_by_label };
+enum class multi_dataset_batch_sampler { proportional, round_robin };
+enum class interval_strategy { no, steps, epoch };
+
+struct training_args {
+  std::string output_dir = "trainer_output";
+  double num_train_epochs = 3.0;
+  std::int64_t max_steps = -1;  ///< > 0 overrides num_train_epochs
+  std::int64_t per_device_train_batch_size = 8;
+  std::int64_t per_device_eval_batch_size = 8;
+  double learning_rate = 5e-5;
+  double weight_decay = 0.0;  ///< never applied to biases and LayerNorm weights
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double warmup_ratio = 0.0;
+  std::int64_t warmup_steps = 0;  ///< wins over warmup_ratio when > 0
+  sbert::lr_scheduler_type lr_scheduler_type = lr_scheduler_type::linear;
+  double max_grad_norm = 1.0;  ///< 0 disables clipping
+  std::int64_t gradient_accumulation_steps = 1;
+  std::uint64_t seed = 42;
+  bool fp16 = false;  ///< autocast to float16 with a gradient scaler (CUDA)
+  bool bf16 = false;  ///< autocast to bfloat16 (CPU or CUDA)
+  sbert::batch_sampler batch_sampler = batch_sampler::batch_sampler;
+  sbert::multi_dataset_batch_sampler multi_dataset_batch_sampler = multi_dataset_batch_sampler::proportional;
+  interval_strategy eval_strategy = interval_strategy::no;
+  std::optional<double> eval_steps;  ///< unset: logging_steps; < 1: a fraction of the total steps
+  interval_strategy save_strategy = interval_strategy::steps;
+  double save_steps = 500;  ///< < 1: a fraction of the total steps
+  std::optional<std::int64_t> save_total_limit;
+  interval_strategy logging_strategy = interval_strategy::steps;
+  double logging_steps = 500;  ///< < 1: a fraction of the total steps
+  bool logging_first_step = false;
+  bool load_best_model_at_end = false;
+  std::optional<std::string> metric_for_best_model;  ///< unset: "loss"
+  std::optional<bool> greater_is_better;             ///< unset: true unless the name ends in "loss"
+  bool dataloader_drop_last = false;
+  std::string run_name;
+  bool disable_progress_bar = false;
+
+  /// Rejects invalid combinations before training starts, with a message saying what to change.
+  void validate(bool has_eval_data) const {
+    auto fail = [](const std::string& m) { throw error("training_args: " + m); };
+    if (per_device_train_batch_size <= 0) fail("per_device_train_batch_size must be positive");
+    if (per_device_eval_batch_size <= 0) fail("per_device_eval_batch_size must be positive");
+    if (gradient_accumulation_steps <= 0) fail("gradient_accumulation_steps must be positive");
+    if (max_steps <= 0 && !(num_train_epochs > 0)) fail("set num_train_epochs > 0 or max_steps > 0");
+    if (!(learning_rate >= 0) || !std::isfinite(learning_rate)) fail("learning_rate must be a finite number >= 0");
+    if (weight_decay < 0) fail("weight_decay must be >= 0");
+    if (!(adam_beta1 >= 0 && adam_beta1 < 1) || !(adam_beta2 >= 0 && adam_beta2 < 1)) fail("adam betas must lie in [0, 1)");
+    if (!(adam_epsilon >= 0)) fail("adam_epsilon must be >= 0");
+    if (warmup_ratio < 0 || warmup_ratio > 1) fail("warmup_ratio must lie in [0, 1]");
+    if (warmup_steps < 0) fail("warmup_steps must be >= 0");
+    if (max_grad_norm < 0) fail("max_grad_norm must be >= 0 (0 disables clipping)");
+    if (fp16 && bf16) fail("fp16 and bf16 cannot both be set");
+    if (logging_steps <= 0) fail("logging_steps must be positive");
+    if (save_strategy == interval_strategy::steps && save_steps <= 0) fail("save_steps must be positive");
+    if (eval_steps && *eval_steps <= 0) fail("eval_steps must be positive");
+    if (eval_strategy != interval_strategy::no && !has_eval_data)
+      fail("eval_strategy is set, but there is neither an eval_dataset nor an evaluator: pass one, or set eval_strategy = no");
+    if (batch_sampler == batch_sampler::group_by_label && per_device_train_batch_size % 2 != 0)
+      fail("the group_by_label batch sampler needs an even per_device_train_batch_size");
+    if (load_best_model_at_end) {
+      if (eval_strategy == interval_strategy::no)
+        fail("load_best_model_at_end needs an eval_strategy (steps or epoch) that matches save_strategy");
+      if (save_strategy != eval_strategy)
+        fail("load_best_model_at_end needs save_strategy == eval_strategy, so every evaluated step has a checkpoint");
+      if (save_strategy == interval_strategy::steps && eval_steps && std::fmod(save_steps, *eval_steps) != 0)
+        fail("load_best_model_at_end needs save_steps to be a multiple of eval_steps");
+    }
+    if (save_total_limit && *save_total_limit <= 0) fail("save_total_limit must be positive");
+  }
+
+  /// "eval_" + the metric (as the Python trainer prefixes it), and whether higher is better.
+  [[nodiscard]] std::string best_metric_key() const {
+    std::string m = metric_for_best_model.value_or("loss");
+    return m.starts_with("eval_") ? m : "eval_" + m;
+  }
+  [[nodiscard]] bool higher_is_better() const {
+    if (greater_is_better) return *greater_is_better;
+    return !best_metric_key().ends_with("loss");
+  }
+};
+
+/// The learning-rate multiplier at 0-based optimizer step `s` of `total` (transformers'
+/// schedules; the first step of a warmup runs at 0).
+[[nodiscard]] inline double lr_multiplier(lr_scheduler_type t, std::int64_t s, std::int64_t total, std::int64_t warmup,
+                                          double lr_init = 1.0, double lr_end = 1e-7, double power = 1.0) {
+  const double sd = static_cast<double>(s), w = static_cast<double>(warmup), T = static_cast<double>(total);
+  auto warm = [&] { return sd / std::max(1.0, w); };
+  switch (t) {
+    case lr_scheduler_type::constant: return 1.0;
+    case lr_scheduler_type::constant_with_warmup: return s < warmup ? warm() : 1.0;
+    case lr_scheduler_type::linear:
+      if (s < warmup) return warm();
+      return std::max(0.0, (T - sd) / std::max(1.0, T - w));
+    case lr_scheduler_type::cosine: {
+      if (s < warmup) return warm();
+      const double progress = (sd - w) / std::max(1.0, T - w);
+      return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * 0.5 * 2.0 * progress)));
+    }
+    case lr_scheduler_type::polynomial: {
+      if (s < warmup) return warm();
+      if (sd > T) return lr_end / lr_init;
+      const double pct_remaining = 1.0 - (sd - w) / std::max(1.0, T - w);
+      return ((lr_init - lr_end) * std::pow(pct_remaining, power) + lr_end) / lr_init;
+    }
+  }
+  return 1.0;
+}
+
+}  // namespace sbert

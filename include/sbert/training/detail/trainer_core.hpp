@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: Apache-2.0
+// IWYU pragma: private, include <sbert/training/trainer.hpp>
+// The non-template heart of the trainer: epochs, gradient accumulation, clipping, AdamW, the
+// learning-rate schedule, logging, evaluation, checkpoints and callbacks. The typed trainer
+// only supplies "compute the loss of these rows" as a std::function, so this code is compiled
+// once whatever the schema and loss (fmt's print -> vprint design).
+#pragma once
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/TensorOperators.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/stack.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
+
+#include <sbert/error.hpp>
+#include <sbert/io/json_writer.hpp>
+#include <sbert/models/sentence_transformer.hpp>
+#include <sbert/samplers/sampler.hpp>
+#include <sbert/training/arguments.hpp>
+#include <sbert/training/callbacks.hpp>
+#include <sbert/training/optimizer.hpp>
+
+namespace sbert {
+
+/// Any evaluator, erased: (model, output_path, epoch, steps) -> metrics with "{name}_" keys.
+using evaluator_fn =
+    std::function<std::map<std::string, double>(models::sentence_transformer&, const std::string&, int, int)>;
+
+namespace detail {
+
+/// The loss of one batch, with its named parts when the loss has several.
+struct step_loss {
+  at::Tensor loss;
+  std::vector<std::pair<std::string, at::Tensor>> parts;
+  std::size_t rows = 0;
+};
+
+/// What the typed trainer hands to the core.
+struct trainer_hooks {
+  std::function<step_loss(const std::vector<std::size_t>& rows)> train_batch;
+  std::function<step_loss(const std::vector<std::size_t>& rows)> eval_batch;  // empty: no eval data set
+  std::size_t eval_rows = 0;
+  std::function<std::shared_ptr<batch_sampler_base>()> make_sampler;
+  std::vector<named_parameter> loss_parameters;
+  evaluator_fn evaluator;
+  std::string loss_name;
+};
+
+/// Autocast for one forward pass (bf16 on CPU or CUDA, fp16 on CUDA), restored on exit.
+class autocast_scope {
+ public:
+  autocast_scope(bool fp16, bool bf16, bool cuda) : active_(fp16 || bf16), cuda_(cuda) {
+    if (!active_) return;
+    if (cuda_) {
+      prev_ = at::autocast::is_enabled();
+      at::autocast::set_autocast_gpu_dtype(fp16 ? at::kHalf : at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      if (fp16) throw error("fp16 autocast needs a CUDA device; on CPU use bf16");
+      prev_ = at::autocast::is_cpu_enabled();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~autocast_scope() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_) at::autocast::set_enabled(prev_);
+    else at::autocast::set_cpu_enabled(prev_);
+  }
+  autocast_scope(const autocast_scope&) = delete;
+  autocast_scope& operator=(const autocast_scope&) = delete;
+
+ private:
+  bool active_, cuda_, prev_ = false;
+};
+
+/// Dynamic loss scaling for fp16 (torch.cuda.amp.GradScaler's defaults).
+struct grad_scaler {
+  double scale = 65536.0;
+  int good_steps = 0;
+  static constexpr int growth_interval = 2000;
+};
+
+inline std::string format_duration(double s) {
+  char buf[32];
+  const long t = static_cast<long>(s);
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+inline json::value to_json(const log_record& r) {
+  json::value o = json::value::make_object();
+  for (const auto& [k, v] : r) {
+    if (k == "step" || k == "global_step") o.set(k, static_cast<std::int64_t>(v));
+    else o.set(k, v);
+  }
+  return o;
+}
+
+class trainer_core {
+ public:
+  trainer_core(std::shared_ptr<models::sentence_transformer> model, training_args args, trainer_hooks hooks)
+      : model_(std::move(model)), args_(std::move(args)), hooks_(std::move(hooks)) {
+    if (!model_) throw error("trainer: the model is null");
+  }
+
+  void add_callback(callback c) { callbacks_.push_back(std::move(c)); }
+  void set_hooks(trainer_hooks h) { hooks_ = std::move(h); }
+  [[nodiscard]] train_state& state() { return state_; }
+  [[nodiscard]] const training_args& args() const { return args_; }
+  [[nodiscard]] models::sentence_transformer& model() { return *model_; }
+
+  train_result train() {
+    const bool has_eval = static_cast<bool>(hooks_.eval_batch) || static_cast<bool>(hooks_.evaluator);
+    args_.validate(has_eval);
+    std::filesystem::create_directories(args_.output_dir);
+    at::manual_seed(args_.seed);
+    auto sampler = hooks_.make_sampler();
+    const std::int64_t steps_in_epoch = static_cast<std::int64_t>(sampler->size());
+    if (steps_in_epoch == 0) throw error("trainer: the training data set gives no batch (empty, or smaller than one batch with dataloader_drop_last)");
+    const std::int64_t accum = args_.gradient_accumulation_steps;
+    const std::int64_t updates_per_epoch = std::max<std::int64_t>(1, steps_in_epoch / accum);
+    const std::int64_t max_steps = args_.max_steps > 0
+        ? args_.max_steps
+        : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch)));
+    const std::int64_t num_epochs = args_.max_steps > 0
+        ? (max_steps + updates_per_epoch - 1) / updates_per_epoch
+        : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs));
+    warmup_ = args_.warmup_steps > 0 ? args_.warmup_steps
+                                     : static_cast<std::int64_t>(std::ceil(args_.warmup_ratio * static_cast<double>(max_steps)));
+    max_steps_ = max_steps;
+    logging_steps_ = resolve_steps(args_.logging_steps);
+    eval_steps_ = resolve_steps(args_.eval_steps.value_or(args_.logging_steps));
+    save_steps_ = resolve_steps(args_.save_steps);
+    state_ = train_state{};
+    state_.max_steps = max_steps;
+    state_.num_train_epochs = num_epochs;
+
+    // Parameters: the model's and the loss's own (e.g. SoftmaxLoss's classifier).
+    std::vector<named_parameter> params;
+    for (const auto& item : model_->named_parameters(true))
+      if (item.value().requires_grad()) params.push_back({item.key(), item.value()});
+    for (const auto& p : hooks_.loss_parameters) params.push_back(p);
+    params_ = params;
+    adamw opt(params, {.lr = args_.learning_rate * schedule(0),
+                       .beta1 = args_.adam_beta1,
+                       .beta2 = args_.adam_beta2,
+                       .eps = args_.adam_epsilon,
+                       .weight_decay = args_.weight_decay});
+    const bool cuda = model_->device().is_cuda();
+    grad_scaler scaler;
+    model_->train();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    double tr_loss_since_log = 0, tr_loss_total = 0;
+    std::map<std::string, double> parts_since_log;
+    std::int64_t last_logged = 0, samples = 0;
+    bool stop = false;
+    std::optional<double> last_grad_norm;
+    double step_loss_acc = 0;
+    for (std::int64_t epoch = 0; epoch < num_epochs && !stop; ++epoch) {
+      const batch_list batches = sampler->batches(static_cast<std::uint64_t>(epoch));
+      const auto n_b = static_cast<std::int64_t>(batches.size());
+      for (std::int64_t i = 0; i < n_b && !stop; ++i) {
+        step_loss sl;
+        {
+          autocast_scope ac(args_.fp16, args_.bf16, cuda);
+          sl = hooks_.train_batch(batches[static_cast<std::size_t>(i)]);
+        }
+        const double value = sl.loss.detach().to(at::kDouble).item<double>();
+        if (!std::isfinite(value)) throw error(non_finite_message(value, batches[static_cast<std::size_t>(i)]));
+        at::Tensor scaled = sl.loss / static_cast<double>(accum);
+        if (args_.fp16) scaled = scaled * scaler.scale;
+        scaled.backward();
+        tr_loss_since_log += value / static_cast<double>(accum);
+        step_loss_acc += value / static_cast<double>(accum);
+        for (const auto& [name, t] : sl.parts)
+          parts_since_log[name] += t.detach().to(at::kDouble).item<double>() / static_cast<double>(accum);
+        samples += static_cast<std::int64_t>(sl.rows);
+        if ((i + 1) % accum != 0 && i + 1 != n_b) continue;
+
+        // optimizer step
+        state_.step_loss = step_loss_acc;
+        step_loss_acc = 0;
+        state_.step_learning_rate = opt.lr();
+        bool skip = false;
+        if (args_.fp16) skip = !unscale(scaler);
+        if (!skip) {
+          last_grad_norm = clip_gradients();
+          if (last_grad_norm && !std::isfinite(*last_grad_norm))
+            throw error("trainer: the gradient norm is not finite at step " + std::to_string(state_.global_step + 1) +
+                        " (lower the learning rate, or check the data of this batch)");
+          opt.step();
+        }
+        opt.zero_grad();
+        state_.step_grad_norm = last_grad_norm;
+        ++state_.global_step;
+        opt.set_lr(args_.learning_rate * schedule(state_.global_step));
+        state_.epoch = static_cast<double>(epoch) + static_cast<double>(i + 1) / static_cast<double>(n_b);
+        const std::int64_t step = state_.global_step;
+        progress(step, tr_loss_since_log / static_cast<double>(step - last_logged), samples, t0);
+
+        const bool last = step >= max_steps;
+        if ((args_.logging_strategy == interval_strategy::steps && step % logging_steps_ == 0) ||
+            (args_.logging_first_step && step == 1)) {
+          const double n = static_cast<double>(step - last_logged);
+          log_record r{{"loss", std::round(tr_loss_since_log / n * 1e4) / 1e4}};
+          for (const auto& [k, v] : parts_since_log) r.emplace_back(k, std::round(v / n * 1e4) / 1e4);
+          if (last_grad_norm) r.emplace_back("grad_norm", *last_grad_norm);
+          r.emplace_back("learning_rate", opt.lr());
+          r.emplace_back("epoch", state_.epoch);
+          tr_loss_total += tr_loss_since_log;
+          tr_loss_since_log = 0;
+          parts_since_log.clear();
+          last_logged = step;
+          log(std::move(r));
+        }
+        if (args_.eval_strategy == interval_strategy::steps && step % eval_steps_ == 0) evaluate_and_track();
+        if (args_.save_strategy == interval_strategy::steps && (step % save_steps_ == 0 || last)) save_checkpoint();
+        for (auto& c : callbacks_)
+          if (c.on_step_end) c.on_step_end(state_);
+        stop = last || state_.should_stop;
+      }
+      if (args_.logging_strategy == interval_strategy::epoch) {
+        const double n = static_cast<double>(std::max<std::int64_t>(1, state_.global_step - last_logged));
+        log_record r{{"loss", std::round(tr_loss_since_log / n * 1e4) / 1e4}};
+        if (last_grad_norm) r.emplace_back("grad_norm", *last_grad_norm);
+        r.emplace_back("learning_rate", opt.lr());
+        r.emplace_back("epoch", state_.epoch);
+        tr_loss_total += tr_loss_since_log;
+        tr_loss_since_log = 0;
+        last_logged = state_.global_step;
+        log(std::move(r));
+      }
+      if (args_.eval_strategy == interval_strategy::epoch) evaluate_and_track();
+      if (args_.save_strategy == interval_strategy::epoch) save_checkpoint();
+    }
+    tr_loss_total += tr_loss_since_log;
+    if (progress_shown_) std::fputc('\n', stderr);
+
+    if (args_.load_best_model_at_end && !state_.best_model_checkpoint.empty()) load_best();
+    const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    train_result res;
+    res.global_step = state_.global_step;
+    res.training_loss = state_.global_step ? tr_loss_total / static_cast<double>(state_.global_step) : 0.0;
+    res.metrics = {{"train_runtime", std::round(runtime * 1e4) / 1e4},
+                   {"train_samples_per_second", std::round(static_cast<double>(samples) / runtime * 1e3) / 1e3},
+                   {"train_steps_per_second", std::round(static_cast<double>(state_.global_step) / runtime * 1e3) / 1e3},
+                   {"train_loss", res.training_loss},
+                   {"epoch", state_.epoch}};
+    log(res.metrics);
+    for (auto& c : callbacks_)
+      if (c.on_train_end) c.on_train_end(state_);
+    return res;
+  }
+
+  /// eval_loss on the eval data set (if any) and the evaluator's metrics, with "eval_" keys.
+  std::map<std::string, double> evaluate() {
+    std::map<std::string, double> metrics;
+    const bool was_training = model_->is_training();
+    model_->eval();
+    {
+      c10::NoGradGuard no_grad;
+      if (hooks_.eval_batch && hooks_.eval_rows) {
+        const auto t0 = std::chrono::steady_clock::now();
+        double sum = 0;
+        std::size_t rows = 0;
+        const auto bs = static_cast<std::size_t>(args_.per_device_eval_batch_size);
+        for (std::size_t b = 0; b < hooks_.eval_rows; b += bs) {
+          std::vector<std::size_t> idx;
+          for (std::size_t r = b; r < std::min(hooks_.eval_rows, b + bs); ++r) idx.push_back(r);
+          autocast_scope ac(args_.fp16, args_.bf16, model_->device().is_cuda());
+          auto sl = hooks_.eval_batch(idx);
+          sum += sl.loss.detach().to(at::kDouble).item<double>() * static_cast<double>(idx.size());
+          rows += idx.size();
+        }
+        metrics["eval_loss"] = sum / static_cast<double>(rows);
+        metrics["eval_runtime"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+    }
+    if (hooks_.evaluator) {
+      const auto path = (std::filesystem::path(args_.output_dir) / "eval").string();
+      std::filesystem::create_directories(path);
+      for (const auto& [k, v] : hooks_.evaluator(*model_, path, static_cast<int>(state_.epoch), static_cast<int>(state_.global_step)))
+        metrics["eval_" + k] = v;
+    }
+    if (was_training) model_->train();
+    return metrics;
+  }
+
+ private:
+  [[nodiscard]] double schedule(std::int64_t step) const {
+    return lr_multiplier(args_.lr_scheduler_type, step, max_steps_, warmup_, args_.learning_rate);
+  }
+  [[nodiscard]] std::int64_t resolve_steps(double v) const {
+    if (v < 1) return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(v * static_cast<double>(max_steps_))));
+    return static_cast<std::int64_t>(v);
+  }
+
+  // The total gradient norm before clipping (as logged), then clip to max_grad_norm.
+  std::optional<double> clip_gradients() {
+    if (args_.max_grad_norm <= 0) return std::nullopt;
+    c10::NoGradGuard no_grad;
+    std::vector<at::Tensor> norms;
+    for (auto& p : params_)
+      if (p.tensor.grad().defined()) norms.push_back(p.tensor.grad().detach().norm(2));
+    if (norms.empty()) return 0.0;
+    const at::Tensor total = at::stack(norms).norm(2);
+    const at::Tensor coef = (args_.max_grad_norm / (total + 1e-6)).clamp_max(1.0);
+    for (auto& p : params_)
+      if (p.tensor.grad().defined()) p.tensor.mutable_grad().mul_(coef.to(p.tensor.grad().device()));
+    return total.item<double>();
+  }
+
+  // fp16: unscale the gradients; false (skip the step, shrink the scale) when any is not finite.
+  bool unscale(grad_scaler& s) {
+    c10::NoGradGuard no_grad;
+    bool finite = true;
+    for (auto& p : params_) {
+      if (!p.tensor.grad().defined()) continue;
+      p.tensor.mutable_grad().div_(s.scale);
+      finite = finite && at::isfinite(p.tensor.grad()).all().item<bool>();
+    }
+    if (!finite) {
+      s.scale *= 0.5;
+      s.good_steps = 0;
+      return false;
+    }
+    if (++s.good_steps == grad_scaler::growth_interval) {
+      s.scale *= 2.0;
+      s.good_steps = 0;
+    }
+    return true;
+  }
+
+  std::string non_finite_message(double v, const std::vector<std::size_t>& rows) const {
+    std::string r;
+    for (std::size_t k = 0; k < rows.size() && k < 16; ++k) r += (k ? ", " : "") + std::to_string(rows[k]);
+    if (rows.size() > 16) r += ", ...";
+    return "trainer: the loss is " + std::to_string(v) + " at step " + std::to_string(state_.global_step + 1) +
+           " (batch rows " + r + "); training stopped rather than train on it";
+  }
+
+  void log(log_record r) {
+    r.emplace_back("step", static_cast<double>(state_.global_step));
+    state_.log_history.push_back(r);
+    if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
+      f << json::dump(to_json(r)) << '\n';
+    for (auto& c : callbacks_)
+      if (c.on_log) c.on_log(state_, r);
+  }
+
+  void evaluate_and_track() {
+    auto metrics = evaluate();
+    if (metrics.empty()) return;
+    log_record r(metrics.begin(), metrics.end());
+    r.emplace_back("epoch", state_.epoch);
+    log(r);
+    for (auto& c : callbacks_)
+      if (c.on_evaluate) c.on_evaluate(state_, metrics);
+    const auto key = args_.best_metric_key();
+    if (auto it = metrics.find(key); it != metrics.end()) {
+      const bool better = !state_.best_metric ||
+                          (args_.higher_is_better() ? it->second > *state_.best_metric : it->second < *state_.best_metric);
+      if (better) {
+        state_.best_metric = it->second;
+        state_.best_model_checkpoint = checkpoint_dir(state_.global_step);
+      }
+    }
+  }
+
+  [[nodiscard]] std::string checkpoint_dir(std::int64_t step) const {
+    return (std::filesystem::path(args_.output_dir) / ("checkpoint-" + std::to_string(step))).string();
+  }
+
+  void save_checkpoint() {
+    const std::string dir = checkpoint_dir(state_.global_step);
+    if (std::filesystem::exists(dir)) return;  // already saved at this step
+    // Written under a temporary name and renamed when complete, so a crash never leaves a
+    // half-written checkpoint that looks finished.
+    const std::string tmp = dir + ".tmp";
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    model_->save(tmp);
+    std::ofstream(std::filesystem::path(tmp) / "trainer_state.json") << json::dump(state_json(), {.indent = 2}) << '\n';
+    std::filesystem::rename(tmp, dir);
+    for (auto& c : callbacks_)
+      if (c.on_save) c.on_save(state_, dir);
+    rotate_checkpoints();
+  }
+
+  json::value state_json() const {
+    json::value hist = json::value::make_array();
+    for (const auto& r : state_.log_history) hist.push(to_json(r));
+    json::value o = json::value::make_object();
+    o.set("best_metric", state_.best_metric ? json::value(*state_.best_metric) : json::value())
+        .set("best_model_checkpoint", state_.best_model_checkpoint.empty() ? json::value() : json::value(state_.best_model_checkpoint))
+        .set("epoch", state_.epoch)
+        .set("eval_steps", eval_steps_)
+        .set("global_step", state_.global_step)
+        .set("log_history", hist)
+        .set("logging_steps", logging_steps_)
+        .set("max_steps", state_.max_steps)
+        .set("num_train_epochs", state_.num_train_epochs)
+        .set("save_steps", save_steps_)
+        .set("train_batch_size", args_.per_device_train_batch_size);
+    return o;
+  }
+
+  // Keep the newest save_total_limit checkpoints, never deleting the best one.
+  void rotate_checkpoints() {
+    if (!args_.save_total_limit) return;
+    std::vector<std::pair<std::int64_t, std::filesystem::path>> found;
+    for (const auto& e : std::filesystem::directory_iterator(args_.output_dir)) {
+      const auto name = e.path().filename().string();
+      if (!e.is_directory() || !name.starts_with("checkpoint-") || name.ends_with(".tmp")) continue;
+      try {
+        found.emplace_back(std::stoll(name.substr(11)), e.path());
+      } catch (...) {
+      }
+    }
+    std::sort(found.begin(), found.end());
+    auto limit = static_cast<std::size_t>(*args_.save_total_limit);
+    // with load_best_model_at_end and a limit of 1, keep room for the best one too
+    if (limit == 1 && args_.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
+        found.size() > 0 && found.back().second.string() != state_.best_model_checkpoint)
+      limit = 2;
+    std::size_t excess = found.size() > limit ? found.size() - limit : 0;
+    for (std::size_t k = 0; k < found.size() && excess > 0; ++k) {
+      if (found[k].second.string() == state_.best_model_checkpoint) continue;
+      std::filesystem::remove_all(found[k].second);
+      --excess;
+    }
+  }
+
+  void load_best() {
+    auto best = models::sentence_transformer::load(state_.best_model_checkpoint);
+    c10::NoGradGuard no_grad;
+    auto src = best->named_parameters(true);
+    for (auto& item : model_->named_parameters(true)) {
+      const auto* p = src.find(item.key());
+      if (!p) throw error("load_best_model_at_end: " + state_.best_model_checkpoint + " has no parameter " + item.key());
+      item.value().copy_(*p);
+    }
+  }
+
+  void progress(std::int64_t step, double loss, std::int64_t samples, std::chrono::steady_clock::time_point t0) {
+    if (args_.disable_progress_bar || !isatty(2)) return;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = el / static_cast<double>(step) * static_cast<double>(max_steps_ - step);
+    std::fprintf(stderr, "\r%lld/%lld [%3.0f%%] loss %.4f | %.1f samples/s | elapsed %s | ETA %s   ",
+                 static_cast<long long>(step), static_cast<long long>(max_steps_),
+                 100.0 * static_cast<double>(step) / static_cast<double>(max_steps_), loss,
+                 static_cast<double>(samples) / el, format_duration(el).c_str(), format_duration(eta).c_str());
+    progress_shown_ = true;
+  }
+
+  std::shared_ptr<models::sentence_transformer> model_;
+  training_args args_;
+  trainer_hooks hooks_;
+  std::vector<callback> callbacks_;
+  train_state state_;
+  std::vector<named_parameter> params_;
+  std::int64_t warmup_ = 0, max_steps_ = 0, logging_steps_ = 1, eval_steps_ = 1, save_steps_ = 1;
+  bool progress_shown_ = false;
+};
+
+}  // namespace detail
+}  // namespace sbert

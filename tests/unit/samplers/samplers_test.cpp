@@ -1,0 +1,146 @@
+// Batch samplers: Python's semantics (sections 4 of the behaviour reference), seeded and
+// platform-independent. Includes the Python library's own sampler test scenarios.
+#include "catch.hpp"
+
+#include <sbert/samplers/group_by_label.hpp>
+#include <sbert/samplers/no_duplicates.hpp>
+#include <sbert/samplers/sampler.hpp>
+#include <sbert/training/arguments.hpp>
+
+#include <map>
+#include <set>
+
+namespace {
+struct a : sbert::text_column<"anchor"> {};
+struct p : sbert::text_column<"positive"> {};
+struct lab : sbert::class_column<"label"> {};
+struct negs : sbert::text_list_column<"negatives"> {};
+
+std::multiset<std::size_t> all_rows(const sbert::batch_list& b) {
+  std::multiset<std::size_t> s;
+  for (auto& x : b) s.insert(x.begin(), x.end());
+  return s;
+}
+}  // namespace
+
+TEST_CASE("default_batch_sampler: a seeded permutation per epoch, cut into batches") {
+  sbert::default_batch_sampler s(10, 4, false, 7);
+  auto e0 = s.batches(0), e0b = s.batches(0), e1 = s.batches(1);
+  REQUIRE(e0.size() == 3);
+  CHECK(e0[2].size() == 2);
+  CHECK(e0 == e0b);
+  CHECK(e0 != e1);
+  CHECK(all_rows(e0) == all_rows(sbert::sequential_batch_sampler(10, 10).batches(0)));
+  sbert::default_batch_sampler dl(10, 4, true, 7);
+  CHECK(dl.batches(0).size() == 2);
+  CHECK(dl.size() == 2);
+  CHECK(s.size() == 3);
+}
+
+TEST_CASE("no_duplicates: 100 rows of 50 values each appearing twice, bs 10, drop_last: every batch full and unique") {
+  std::vector<std::string> as, ps;
+  for (int i = 0; i < 100; ++i) {
+    as.push_back("anchor " + std::to_string(i % 50));
+    ps.push_back("positive " + std::to_string(i % 50));
+  }
+  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  sbert::no_duplicates_batch_sampler s(d, 10, true, 3);
+  auto b = s.batches(0);
+  CHECK(b.size() >= 9);  // greedy scans: the last rows may only pair with their duplicate
+  for (auto& batch : b) {
+    REQUIRE(batch.size() == 10);
+    std::set<std::string> seen;
+    for (auto r : batch) {
+      CHECK(seen.insert(as[r]).second);
+      CHECK(seen.insert(ps[r]).second);
+    }
+  }
+}
+
+TEST_CASE("no_duplicates: 10x(a1,p1) + 8x(a2,p2), bs 2: one pair per batch; short scans dropped or kept") {
+  std::vector<std::string> as, ps;
+  for (int i = 0; i < 10; ++i) as.push_back("a1"), ps.push_back("p1");
+  for (int i = 0; i < 8; ++i) as.push_back("a2"), ps.push_back("p2");
+  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  // drop_last: 8 full batches (a1 + a2), the 2 a1 rows left never form a full batch
+  auto dropped = sbert::no_duplicates_batch_sampler(d, 2, true, 1).batches(0);
+  CHECK(dropped.size() == 8);
+  auto kept = sbert::no_duplicates_batch_sampler(d, 2, false, 1).batches(0);
+  CHECK(kept.size() == 10);
+  CHECK(all_rows(kept).size() == 18);
+  for (auto& batch : dropped) CHECK(as[batch[0]] != as[batch[1]]);
+}
+
+TEST_CASE("no_duplicates: the texts of a text-list column count one by one; labels do not count") {
+  struct sc : sbert::score_column<"score"> {};
+  auto d = sbert::dataset<sbert::schema<a, negs>>::from_columns(
+      std::vector<std::string>{"q1", "q2", "q3"},
+      std::vector<std::vector<std::string>>{{"x", "y"}, {"y", "z"}, {"w"}});
+  auto b = sbert::no_duplicates_batch_sampler(d, 3, false, 0).batches(0);
+  for (auto& batch : b) {
+    std::set<std::size_t> rows(batch.begin(), batch.end());
+    CHECK(!(rows.contains(0) && rows.contains(1)));  // they share "y"
+  }
+  auto ds = sbert::dataset<sbert::schema<a, sc>>::from_columns(std::vector<std::string>{"q1", "q2"}, std::vector<float>{1, 1});
+  CHECK(sbert::no_duplicates_batch_sampler(ds, 2, false, 0).batches(0).size() == 1);
+}
+
+TEST_CASE("group_by_label: P x K batches with two rows per label") {
+  std::vector<std::string> as;
+  std::vector<std::int64_t> ls;
+  for (int i = 0; i < 100; ++i) {
+    as.push_back("t" + std::to_string(i));
+    ls.push_back(i % 5);
+  }
+  auto d = sbert::dataset<sbert::schema<a, lab>>::from_columns(as, ls);
+  sbert::group_by_label_batch_sampler s(d, 8, true, 11);
+  auto b = s.batches(0);
+  REQUIRE(!b.empty());
+  std::size_t total = 0;
+  for (auto& batch : b) {
+    CHECK(batch.size() == 8);
+    std::map<std::int64_t, int> counts;
+    for (auto r : batch) ++counts[ls[r]];
+    CHECK(counts.size() >= 2);  // never single-class: the Batch*Triplet losses get positives and negatives
+    for (auto& [l, c] : counts) CHECK(c % 2 == 0);
+    total += batch.size();
+  }
+  CHECK(total <= 100);
+  CHECK(all_rows(b).size() == total);  // no row twice
+  CHECK(s.batches(0) == b);
+  CHECK(s.batches(1) != b);
+  CHECK_THROWS_WITH(sbert::group_by_label_batch_sampler(d, 6 + 1, true), Catch::Contains("even"));
+  auto one = sbert::dataset<sbert::schema<a, lab>>::from_columns(std::vector<std::string>{"x", "y"}, std::vector<std::int64_t>{1, 1});
+  CHECK_THROWS_WITH(sbert::group_by_label_batch_sampler(one, 4), Catch::Contains("at least 2 labels"));
+}
+
+TEST_CASE("training_args: invalid combinations are rejected before training") {
+  sbert::training_args a;
+  CHECK_NOTHROW(a.validate(false));
+  a.fp16 = a.bf16 = true;
+  CHECK_THROWS_WITH(a.validate(false), Catch::Contains("fp16 and bf16"));
+  sbert::training_args e{.eval_strategy = sbert::interval_strategy::steps};
+  CHECK_THROWS_WITH(e.validate(false), Catch::Contains("neither an eval_dataset nor an evaluator"));
+  sbert::training_args b{.eval_strategy = sbert::interval_strategy::steps, .save_strategy = sbert::interval_strategy::epoch,
+                         .load_best_model_at_end = true};
+  CHECK_THROWS_WITH(b.validate(true), Catch::Contains("save_strategy == eval_strategy"));
+  sbert::training_args g{.per_device_train_batch_size = 7, .batch_sampler = sbert::batch_sampler::group_by_label};
+  CHECK_THROWS_WITH(g.validate(false), Catch::Contains("even"));
+  CHECK(sbert::training_args{.metric_for_best_model = "sts-dev_spearman_cosine"}.best_metric_key() == "eval_sts-dev_spearman_cosine");
+  CHECK(sbert::training_args{}.higher_is_better() == false);  // "eval_loss"
+}
+
+TEST_CASE("lr schedules follow transformers") {
+  using sbert::lr_multiplier;
+  using sbert::lr_scheduler_type;
+  // the reference run: 4 steps, 1 warmup step
+  CHECK(lr_multiplier(lr_scheduler_type::linear, 0, 4, 1) == 0.0);
+  CHECK(lr_multiplier(lr_scheduler_type::linear, 1, 4, 1) == 1.0);
+  CHECK(lr_multiplier(lr_scheduler_type::linear, 2, 4, 1) == Approx(2.0 / 3));
+  CHECK(lr_multiplier(lr_scheduler_type::linear, 4, 4, 1) == 0.0);
+  CHECK(lr_multiplier(lr_scheduler_type::cosine, 1, 11, 1) == Approx(1.0));
+  CHECK(lr_multiplier(lr_scheduler_type::cosine, 6, 11, 1) == Approx(0.5));
+  CHECK(lr_multiplier(lr_scheduler_type::constant_with_warmup, 1, 10, 4) == Approx(0.25));
+  CHECK(lr_multiplier(lr_scheduler_type::constant_with_warmup, 7, 10, 4) == 1.0);
+  CHECK(lr_multiplier(lr_scheduler_type::polynomial, 5, 10, 0, 1e-3) == Approx(((1e-3 - 1e-7) * 0.5 + 1e-7) / 1e-3).epsilon(1e-9));
+}
