@@ -537,6 +537,23 @@ TEST_CASE("save writes the .model back byte for byte and reloads identically", "
   }
 }
 
+TEST_CASE("load(dir) picks the tokenizer Python would use", "[sentencepiece]") {
+  CHECK_FALSE(sentencepiece_tokenizer::is_sentencepiece_folder(sbert::test::shared_dir() + "/models/bert-base-uncased"));
+  temp_dir dir;
+  CHECK_FALSE(sentencepiece_tokenizer::is_sentencepiece_folder(dir.path.string()));
+  // an XLM-R folder as the Hub has it: both files; the fast tokenizer (tokenizer.json) wins
+  fs::copy_file(botchan_model(), dir.path / "sentencepiece.bpe.model");
+  std::ofstream(dir.path / "tokenizer_config.json") << R"({"tokenizer_class": "XLMRobertaTokenizer"})";
+  CHECK(sentencepiece_tokenizer::is_sentencepiece_folder(dir.path.string()));
+  CHECK(sentencepiece_tokenizer::load(dir.path.string()).layout() == sentencepiece_layout::xlm_roberta);
+  const std::string tabs = "tab\tseparated";  // the 2020 layout's WhitespaceSplit splits at tabs, spm does not
+  const auto from_model = sbert::models::load_sentencepiece(dir.path.string()).encode(tabs).input_ids;
+  std::ofstream(dir.path / "tokenizer.json", std::ios::binary) << xlmr_tokenizer_json(botchan_model(), false);
+  const auto from_json = sbert::models::load_sentencepiece(dir.path.string()).encode(tabs).input_ids;
+  CHECK(from_json == sentencepiece_tokenizer::from_tokenizer_json((dir.path / "tokenizer.json").string()).encode(tabs).input_ids);
+  CHECK(from_json != from_model);
+}
+
 TEST_CASE("a model serialized by sbert is read back identically by libsentencepiece", "[sentencepiece]") {
   const std::string bytes = slurp(botchan_model());
   const auto m = sbert::models::spm_detail::parse_model(bytes, "botchan");

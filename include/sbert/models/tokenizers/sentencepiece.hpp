@@ -598,21 +598,30 @@ class sentencepiece_tokenizer : public tokenizer {
 
   static sentencepiece_tokenizer from_tokenizer_json_text(std::string json, const std::string& name = "<memory>");
 
-  /// A folder: sentencepiece.bpe.model / spiece.model / tokenizer.model, else tokenizer.json.
-  /// tokenizer_config.json's tokenizer_class (XLMRoberta*) selects the XLM-R layout.
+  /// A folder: its tokenizer.json when that holds a Unigram model (what Python's fast tokenizer
+  /// reads), else sentencepiece.bpe.model / spiece.model / tokenizer.model, with the XLM-R
+  /// layout when tokenizer_config.json's tokenizer_class says XLMRoberta*.
   static sentencepiece_tokenizer load(const std::string& directory) {
     namespace fs = std::filesystem;
     const fs::path dir(directory);
+    if (unigram_json(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
     sentencepiece_layout layout = sentencepiece_layout::plain;
     const fs::path cfg = dir / "tokenizer_config.json";
     if (fs::exists(cfg)) {
-      const std::string text = read_file(cfg.string());
-      if (text.find("XLMRoberta") != std::string::npos) layout = sentencepiece_layout::xlm_roberta;
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc;
+      std::string_view cls;
+      if (!parser.load(cfg.string()).get(doc) && !doc["tokenizer_class"].get(cls) && cls.find("XLMRoberta") != std::string_view::npos)
+        layout = sentencepiece_layout::xlm_roberta;
     }
-    for (const char* f : {"sentencepiece.bpe.model", "spiece.model", "tokenizer.model"})
-      if (fs::exists(dir / f)) return from_model_file((dir / f).string(), layout);
-    if (fs::exists(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
-    throw model_error(directory + ": no sentencepiece.bpe.model, spiece.model, tokenizer.model or tokenizer.json");
+    if (auto f = model_file(dir)) return from_model_file(f->string(), layout);
+    throw model_error(directory + ": no sentencepiece.bpe.model, spiece.model, tokenizer.model or Unigram tokenizer.json");
+  }
+
+  /// Whether load(directory) would find a SentencePiece tokenizer there.
+  [[nodiscard]] static bool is_sentencepiece_folder(const std::string& directory) {
+    const std::filesystem::path dir(directory);
+    return unigram_json(dir / "tokenizer.json") || model_file(dir).has_value();
   }
 
   // ---- the tokenizer interface -----------------------------------------------------------
@@ -888,6 +897,20 @@ class sentencepiece_tokenizer : public tokenizer {
       added_first_[static_cast<std::uint8_t>(added_[i].first[0])] = true;
     }
     added_trie_.build(std::move(keys));
+  }
+
+  static std::optional<std::filesystem::path> model_file(const std::filesystem::path& dir) {
+    for (const char* f : {"sentencepiece.bpe.model", "spiece.model", "tokenizer.model"})
+      if (std::filesystem::exists(dir / f)) return dir / f;
+    return std::nullopt;
+  }
+  /// A tokenizer.json whose model is Unigram (WordPiece and BPE ones belong to other tokenizers).
+  static bool unigram_json(const std::filesystem::path& p) {
+    if (!std::filesystem::exists(p)) return false;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view type;
+    return !parser.load(p.string()).get(doc) && !doc["model"]["type"].get(type) && type == "Unigram";
   }
 
   static std::string read_file(const std::string& path) {
@@ -1470,5 +1493,8 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
     throw bad("post_processor", "wraps texts but the vocabulary has no <s> / </s> special tokens");
   return t;
 }
+
+/// The SentencePiece tokenizer of a model folder (see sentencepiece_tokenizer::load).
+inline sentencepiece_tokenizer load_sentencepiece(const std::string& directory) { return sentencepiece_tokenizer::load(directory); }
 
 }  // namespace sbert::models
