@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -350,7 +351,35 @@ TEST_CASE("wordpiece: missing or corrupt files name the file", "[tokenizers][wor
   CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("[UNK]"));
   replaced("\"[unused0]\":1", "\"[unused0]\":0");
   CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer.json") && Catch::Contains("used twice"));
+  // A corrupt tokenizer_config.json is named too.
+  write_text(dir + "/tokenizer.json", good);
+  write_text(dir + "/tokenizer_config.json", "{\"do_lower_case\": tru");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer_config.json"));
+  write_text(dir + "/tokenizer_config.json", "{\"do_lower_case\": \"yes\"}");
+  CHECK_THROWS_WITH(load_wordpiece(dir), Catch::Contains("tokenizer_config.json") && Catch::Contains("do_lower_case"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("wordpiece: concurrent encoding from several threads", "[tokenizers][wordpiece]") {
+  const auto tok = load_wordpiece(bert_dir());
+  const auto cases = load_reference();
+  std::vector<std::vector<std::int64_t>> expected;
+  for (const auto& c : cases) expected.push_back(tok.encode(c.text).input_ids);
+  std::vector<int> ok(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      sbert::models::encoding e;
+      int good = 0;
+      for (int rep = 0; rep < 50; ++rep)
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+          tok.encode_into(e, cases[(i + static_cast<std::size_t>(t) * 7) % cases.size()].text, std::nullopt, 0, false);
+          good += e.input_ids == expected[(i + static_cast<std::size_t>(t) * 7) % cases.size()];
+        }
+      ok[static_cast<std::size_t>(t)] = good;
+    });
+  for (auto& th : threads) th.join();
+  for (int g : ok) CHECK(g == static_cast<int>(50 * cases.size()));
 }
 
 TEST_CASE("wordpiece: tokenizer_config.json next to tokenizer.json, as transformers reads it", "[tokenizers][wordpiece]") {
