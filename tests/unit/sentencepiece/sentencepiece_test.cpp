@@ -531,6 +531,7 @@ TEST_CASE("save writes the .model back byte for byte and reloads identically", "
       const auto b = tok.encode(t, std::string_view("second text"));
       REQUIRE(a.input_ids == b.input_ids);
     }
+    CHECK(again.model_max_length() == 0);
     // the saved model is still a valid sentencepiece model
     const oracle o((dir.path / file).string());
     CHECK(o.ids("I have a pen.") == std::vector<int>{9, 76, 11, 68, 98, 6});
@@ -552,6 +553,19 @@ TEST_CASE("load(dir) picks the tokenizer Python would use", "[sentencepiece]") {
   const auto from_json = sbert::models::load_sentencepiece(dir.path.string()).encode(tabs).input_ids;
   CHECK(from_json == sentencepiece_tokenizer::from_tokenizer_json((dir.path / "tokenizer.json").string()).encode(tabs).input_ids);
   CHECK(from_json != from_model);
+
+  // model_max_length comes from tokenizer_config.json (Python's 1e30 sentinel means unknown)
+  std::ofstream(dir.path / "tokenizer_config.json") << R"({"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 128})";
+  auto t = sbert::models::load_sentencepiece(dir.path.string());
+  CHECK(t.model_max_length() == 128);
+  temp_dir out;
+  t.save(out.path.string());
+  CHECK(sbert::models::load_sentencepiece(out.path.string()).model_max_length() == 128);
+  CHECK(slurp((out.path / "tokenizer_config.json").string()).find("\"model_max_length\": 128") != std::string::npos);
+  std::ofstream(dir.path / "tokenizer_config.json") << R"({"model_max_length": 1000000000000000019884624838656})";
+  CHECK(sbert::models::load_sentencepiece(dir.path.string()).model_max_length() == 0);
+  std::ofstream(dir.path / "tokenizer_config.json") << R"({"model_max_length": )";
+  CHECK_THROWS_AS(sbert::models::load_sentencepiece(dir.path.string()), sbert::model_error);
 }
 
 TEST_CASE("a model serialized by sbert is read back identically by libsentencepiece", "[sentencepiece]") {

@@ -29,6 +29,7 @@
 #include <simdjson.h>
 
 #include "sbert/error.hpp"
+#include "sbert/io/json_writer.hpp"
 #include "sbert/models/tokenizers/tokenizer.hpp"
 
 namespace sbert::models {
@@ -604,17 +605,45 @@ class sentencepiece_tokenizer : public tokenizer {
   static sentencepiece_tokenizer load(const std::string& directory) {
     namespace fs = std::filesystem;
     const fs::path dir(directory);
-    if (unigram_json(dir / "tokenizer.json")) return from_tokenizer_json((dir / "tokenizer.json").string());
     sentencepiece_layout layout = sentencepiece_layout::plain;
+    std::size_t max_len = 0;
     const fs::path cfg = dir / "tokenizer_config.json";
     if (fs::exists(cfg)) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element doc;
-      std::string_view cls;
-      if (!parser.load(cfg.string()).get(doc) && !doc["tokenizer_class"].get(cls) && cls.find("XLMRoberta") != std::string_view::npos)
-        layout = sentencepiece_layout::xlm_roberta;
+      // on-demand: transformers writes model_max_length = int(1e30) for "unknown", an integer
+      // too big for the DOM parser's integer types
+      const simdjson::padded_string text(read_file(cfg.string()));
+      simdjson::ondemand::parser parser;
+      auto fail = [&](simdjson::error_code e) { return model_error(cfg.string() + ": invalid JSON: " + simdjson::error_message(e)); };
+      simdjson::ondemand::document doc;
+      simdjson::ondemand::object obj;
+      if (auto e = parser.iterate(text).get(doc)) throw fail(e);
+      if (auto e = doc.get_object().get(obj)) throw fail(e);
+      for (auto field : obj) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) throw fail(e);
+        if (key == "tokenizer_class") {
+          std::string_view cls;
+          if (!field.value().get_string().get(cls) && cls.find("XLMRoberta") != std::string_view::npos) layout = sentencepiece_layout::xlm_roberta;
+        } else if (key == "model_max_length") {
+          double d = 0;
+          if (auto e = field.value().get_double().get(d)) {
+            if (e != simdjson::INCORRECT_TYPE) throw fail(e);  // null: unknown
+          } else if (d > 0 && d < 1e9) {
+            max_len = static_cast<std::size_t>(d);
+          }
+        }
+      }
     }
-    if (auto f = model_file(dir)) return from_model_file(f->string(), layout);
+    if (unigram_json(dir / "tokenizer.json")) {
+      auto t = from_tokenizer_json((dir / "tokenizer.json").string());
+      t.model_max_length_ = max_len;
+      return t;
+    }
+    if (auto f = model_file(dir)) {
+      auto t = from_model_file(f->string(), layout);
+      t.model_max_length_ = max_len;
+      return t;
+    }
     throw model_error(directory + ": no sentencepiece.bpe.model, spiece.model, tokenizer.model or Unigram tokenizer.json");
   }
 
@@ -714,23 +743,27 @@ class sentencepiece_tokenizer : public tokenizer {
     } else {
       write_file((dir / "tokenizer.json").string(), raw_json_);
     }
-    std::string cfg = "{\n";
+    using json::value;
+    const json::dump_options pretty{2, false, false};
+    value cfg = value::make_object();
+    value specials = value::make_object();
     if (xlmr) {
-      cfg +=
-          "  \"tokenizer_class\": \"XLMRobertaTokenizer\",\n"
-          "  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"sep_token\": \"</s>\",\n"
-          "  \"cls_token\": \"<s>\",\n  \"unk_token\": \"<unk>\",\n  \"pad_token\": \"<pad>\",\n"
-          "  \"mask_token\": \"<mask>\",\n";
+      cfg.set("tokenizer_class", "XLMRobertaTokenizer");
+      for (const auto& [k, v] : {std::pair{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"sep_token", "</s>"}, {"cls_token", "<s>"},
+                                 {"unk_token", "<unk>"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"}}) {
+        cfg.set(k, v);
+        specials.set(k, v);
+      }
     }
-    cfg += "  \"model_max_length\": 512\n}\n";
-    write_file((dir / "tokenizer_config.json").string(), cfg);
-    if (xlmr) {
-      write_file((dir / "special_tokens_map.json").string(),
-                 "{\n  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"sep_token\": \"</s>\",\n"
-                 "  \"cls_token\": \"<s>\",\n  \"unk_token\": \"<unk>\",\n  \"pad_token\": \"<pad>\",\n"
-                 "  \"mask_token\": \"<mask>\"\n}\n");
-    }
+    if (model_max_length_) cfg.set("model_max_length", model_max_length_);
+    write_file((dir / "tokenizer_config.json").string(), json::dump(cfg, pretty) + "\n");
+    if (xlmr) write_file((dir / "special_tokens_map.json").string(), json::dump(specials, pretty) + "\n");
   }
+
+  /// tokenizer_config.json's model_max_length (0: unknown); the Transformer module caps
+  /// max_seq_length with it.
+  [[nodiscard]] std::size_t model_max_length() const { return model_max_length_; }
+  void set_model_max_length(std::size_t n) { model_max_length_ = n; }
 
   // ---- spm-level API ---------------------------------------------------------------------
 
@@ -885,6 +918,7 @@ class sentencepiece_tokenizer : public tokenizer {
   int id_offset_ = 0, unk_out_ = 0;
   std::int64_t bos_out_ = -1, eos_out_ = -1, pad_out_ = 0, mask_out_ = -1;
   std::size_t vocab_size_ = 0;
+  std::size_t model_max_length_ = 0;
   std::string unk_token_ = "<unk>", bos_token_ = "<s>", eos_token_ = "</s>";
 
   void set_added(std::vector<std::pair<std::string, std::int64_t>> tokens) {
