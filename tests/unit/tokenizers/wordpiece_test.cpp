@@ -405,6 +405,16 @@ TEST_CASE("wordpiece: tokenizer_config.json next to tokenizer.json, as transform
   write_text(dir + "/tokenizer_config.json", R"({"do_lower_case": false, "tokenizer_class": "PreTrainedTokenizerFast"})");
   CHECK(load_wordpiece(dir).encode("Hello World").tokens == lowered);
   CHECK(wordpiece_tokenizer::from_tokenizer_json(dir + "/tokenizer.json").encode("Hello World").tokens == lowered);
+  // The padding block of tokenizer.json names the pad token.
+  auto text = sbert::models::detail::read_file(bert_dir() + "/tokenizer.json");
+  const std::string from = "\"padding\":null";
+  REQUIRE(text.find(from) != std::string::npos);
+  text.replace(text.find(from), from.size(),
+               R"("padding":{"strategy":"BatchLongest","direction":"Right","pad_to_multiple_of":null,)"
+               R"("pad_id":103,"pad_type_id":0,"pad_token":"[MASK]"})");
+  write_text(dir + "/tokenizer.json", text);
+  CHECK(wordpiece_tokenizer::from_tokenizer_json(dir + "/tokenizer.json").pad_id() == 103);
+  CHECK(load_wordpiece(bert_dir()).pad_id() == 0);
   fs::remove_all(dir);
 }
 

@@ -381,6 +381,15 @@ class wordpiece_tokenizer : public tokenizer {
             opt.lowercase = js.get(val.get_bool(), "normalizer.lowercase");
           }
         }
+      } else if (key == "padding") {  // only the pad token's name matters here
+        if (js.is_null(v, key)) continue;
+        for (auto g : js.get(v.get_object(), key)) {
+          auto gf = js.get(std::move(g), key);
+          if (js.get(gf.unescaped_key(), key) == "pad_token") {
+            auto val = gf.value();
+            opt.pad_token = js.string(val, "padding.pad_token");
+          }
+        }
       } else if (key == "pre_tokenizer") {
         std::string t = "null";
         if (!js.is_null(v, key))
