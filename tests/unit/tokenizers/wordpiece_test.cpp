@@ -281,8 +281,11 @@ TEST_CASE("wordpiece: save and reload round trip", "[tokenizers][wordpiece]") {
   for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
     CHECK(fs::exists(fs::path(dir) / f));
   // vocab.txt, tokenizer_config.json and special_tokens_map.json are byte-identical to the files
-  // the Python library wrote for the same tokenizer.
+  // the Python library (transformers 4.44) wrote for the same tokenizer; other reference sets
+  // (SBERT_REFERENCE_DIR) may come from versions that format them differently.
+  const bool default_reference = sbert::test::reference_dir() == sbert::test::shared_dir() + "/reference";
   for (const char* f : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    if (!default_reference && std::string(f) != "vocab.txt") continue;
     INFO(f);
     CHECK(sbert::models::detail::read_file(dir + "/" + f) ==
           sbert::models::detail::read_file(sbert::test::reference_dir() + "/tiny-bert-st/" + f));
