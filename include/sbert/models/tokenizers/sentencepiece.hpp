@@ -542,24 +542,6 @@ inline std::uint32_t decode_one(std::string_view s, std::size_t* len_out = nullp
   return cp;
 }
 
-/// Replaces every Unicode space in `s` by ' ' into `buf`; returns s itself when there is none.
-inline std::string_view spaces_to_blank(std::string_view s, std::string& buf) {
-  bool any = false;
-  buf.clear();
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t len = 0;
-    const std::uint32_t cp = decode_one(s.substr(i), &len);
-    if (is_unicode_space(cp)) {
-      any = true;
-      buf.push_back(' ');
-    } else {
-      buf.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  return any ? std::string_view(buf) : s;
-}
-
 inline bool ends_with(const std::string& s, std::string_view suf) {
   return s.size() >= suf.size() && std::memcmp(s.data() + s.size() - suf.size(), suf.data(), suf.size()) == 0;
 }
@@ -770,7 +752,10 @@ class sentencepiece_tokenizer : public tokenizer {
   /// sentencepiece's normalization (charsmap, whitespace handling, U+2581 escaping).
   [[nodiscard]] std::string normalize(std::string_view text) const {
     std::string out;
-    normalize_into(text, out);
+    if (hf_)
+      normalize_hf(text, out, true);
+    else
+      normalize_into(text, out);
     return out;
   }
 
@@ -827,6 +812,11 @@ class sentencepiece_tokenizer : public tokenizer {
     int starts_at;
     int id;
   };
+  struct path_node_d {
+    double score;
+    int starts_at;
+    int id;
+  };
   struct symbol {
     int prev, next;
     std::uint32_t begin, len;
@@ -848,6 +838,7 @@ class sentencepiece_tokenizer : public tokenizer {
     std::vector<std::unique_ptr<std::string>> norms;  // stable addresses: pieces view into them
     std::vector<spm_token> seg_a, seg_b, raw;
     std::vector<path_node> best;
+    std::vector<path_node_d> best_d;
     std::vector<symbol> symbols;
     std::vector<symbol_pair> heap;
     std::vector<std::string> owned;  // merged unk / byte pieces
@@ -856,10 +847,6 @@ class sentencepiece_tokenizer : public tokenizer {
   static scratch& tls() {
     thread_local scratch s;
     return s;
-  }
-  static std::string& space_buf() {
-    thread_local std::string b;
-    return b;
   }
   static std::string& norm_buffer(scratch& s, std::size_t& used) {
     if (used == s.norms.size()) s.norms.push_back(std::make_unique<std::string>());
@@ -905,9 +892,19 @@ class sentencepiece_tokenizer : public tokenizer {
   std::vector<std::pair<std::string, std::int64_t>> added_;
   spm_detail::piece_trie added_trie_;
   std::array<bool, 256> added_first_{};
+  // the tokenizer.json pipeline (Hugging Face's order of steps instead of sentencepiece's)
+  struct hf_step {
+    enum kind_t { precompiled, strip, replace_spaces, replace_string } kind;
+    bool left = false, right = false;  // strip
+    std::string pattern, content;      // replace
+  };
+  bool hf_ = false;
+  std::vector<hf_step> hf_steps_;
   bool prefix_first_only_ = false;  // Metaspace prepend_scheme "first"
   bool whitespace_split_ = false;   // WhitespaceSplit pre-tokenizer: any Unicode space separates
-  bool strip_right_ = false;        // a Strip(right) normalizer: trailing Unicode spaces go
+  bool hf_word_split_ = false;      // Metaspace split / WhitespaceSplit: Viterbi per word
+  std::vector<double> scores_d_;    // tokenizer.json scores as parsed (HF's f64 arithmetic)
+  double min_score_d_ = 0.0;
   std::vector<std::uint8_t> types_;
   std::vector<float> scores_;
   std::array<int, 256> byte_ids_{};
@@ -1028,8 +1025,7 @@ class sentencepiece_tokenizer : public tokenizer {
     charsmap_ = charsmap(m.charsmap, name_);
     for (int c = 0; c < 0x80; ++c)
       passthrough_[static_cast<std::size_t>(c)] = !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) &&
-                                                  !user_trie_.has_first_byte(static_cast<std::uint8_t>(c)) &&
-                                                  !(whitespace_split_ && c >= 0x09 && c <= 0x0D);
+                                                  !user_trie_.has_first_byte(static_cast<std::uint8_t>(c));
     if (m.byte_fallback)
       for (int b = 0; b < 256; ++b) byte_ids_[static_cast<std::size_t>(b)] = piece_to_id(byte_piece(static_cast<std::uint8_t>(b)));
 
@@ -1105,7 +1101,8 @@ class sentencepiece_tokenizer : public tokenizer {
         out.push_back(' ');
     };
     const bool suffix = m.treat_whitespace_as_suffix;
-    const bool prefix = m.add_dummy_prefix && (at_start || !prefix_first_only_);
+    (void)at_start;
+    const bool prefix = m.add_dummy_prefix;
     if (!suffix && prefix) add_ws();
     bool prev_space = m.remove_extra_whitespaces;
     while (!in.empty()) {
@@ -1123,7 +1120,6 @@ class sentencepiece_tokenizer : public tokenizer {
         continue;
       }
       std::string_view sp = normalize_prefix(in, consumed);
-      if (whitespace_split_) sp = spm_detail::spaces_to_blank(sp, space_buf());
       while (prev_space && !sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
       if (!sp.empty()) {
         if (m.escape_whitespaces) {
@@ -1141,33 +1137,134 @@ class sentencepiece_tokenizer : public tokenizer {
       in.remove_prefix(consumed);
       if (!m.remove_extra_whitespaces) prev_space = false;
     }
-    if (m.remove_extra_whitespaces || strip_right_) {
+    if (m.remove_extra_whitespaces) {
       const std::string_view space = m.escape_whitespaces ? space_symbol : std::string_view(" ");
-      for (;;) {
-        if (m.remove_extra_whitespaces && spm_detail::ends_with(out, space)) {
-          out.resize(out.size() - space.size());
-          continue;
-        }
-        if (strip_right_ && !out.empty()) {
-          // Hugging Face's Strip(right): any Unicode space at the end goes
-          std::size_t k = out.size() - 1;
-          while (k > 0 && out.size() - k < 4 && (static_cast<std::uint8_t>(out[k]) & 0xC0) == 0x80) --k;
-          if (spm_detail::is_unicode_space(spm_detail::decode_one(std::string_view(out).substr(k)))) {
-            out.resize(k);
-            continue;
-          }
-        }
-        break;
-      }
+      while (spm_detail::ends_with(out, space)) out.resize(out.size() - space.size());
     }
     if (suffix && prefix) add_ws();
+  }
+
+  /// The charsmap alone (Hugging Face's Precompiled normalizer), no whitespace handling.
+  void apply_charsmap(std::string_view in, std::string& out) const {
+    out.clear();
+    while (!in.empty()) {
+      const auto c0 = static_cast<std::uint8_t>(in.front());
+      if (c0 < 0x80 && !charsmap_.has_rule_starting_with(c0)) {
+        out.push_back(static_cast<char>(c0));
+        in.remove_prefix(1);
+        continue;
+      }
+      std::string_view rep;
+      std::size_t n = charsmap_.empty() ? 0 : charsmap_.longest(in, rep);
+      if (n == 0) {
+        if (!spm_detail::valid_utf8_prefix(in, n)) {
+          n = 1;
+          rep = "\xEF\xBF\xBD";
+        } else {
+          rep = in.substr(0, n);
+        }
+      }
+      out.append(rep);
+      in.remove_prefix(n);
+    }
+  }
+
+  static bool starts_with_space(std::string_view s, std::size_t& len) { return !s.empty() && spm_detail::is_unicode_space(spm_detail::decode_one(s, &len)); }
+  static std::size_t last_char_start(std::string_view s) {
+    std::size_t k = s.size() - 1;
+    while (k > 0 && s.size() - k < 4 && (static_cast<std::uint8_t>(s[k]) & 0xC0) == 0x80) --k;
+    return k;
+  }
+
+  /// Hugging Face's normalizers (in the file's order), then WhitespaceSplit and Metaspace: the
+  /// words, each with its U+2581 prefix, concatenated into `out`.
+  void normalize_hf(std::string_view in, std::string& out, bool at_start) const {
+    thread_local std::string a, b;
+    a.assign(in);
+    for (const auto& st : hf_steps_) {
+      switch (st.kind) {
+        case hf_step::precompiled: apply_charsmap(a, b); std::swap(a, b); break;
+        case hf_step::strip: {
+          std::size_t len = 0, begin = 0;
+          if (st.left)
+            while (begin < a.size() && starts_with_space(std::string_view(a).substr(begin), len)) begin += len;
+          std::size_t end = a.size();
+          if (st.right)
+            while (end > begin) {
+              const std::size_t k = last_char_start(std::string_view(a).substr(0, end));
+              if (!spm_detail::is_unicode_space(spm_detail::decode_one(std::string_view(a).substr(k, end - k)))) break;
+              end = k;
+            }
+          a = a.substr(begin, end - begin);
+          break;
+        }
+        case hf_step::replace_spaces: {  // Regex " {2,}"
+          b.clear();
+          for (std::size_t i = 0; i < a.size();) {
+            if (a[i] == ' ' && i + 1 < a.size() && a[i + 1] == ' ') {
+              while (i < a.size() && a[i] == ' ') ++i;
+              b += st.content;
+            } else {
+              b.push_back(a[i++]);
+            }
+          }
+          std::swap(a, b);
+          break;
+        }
+        case hf_step::replace_string: {
+          if (st.pattern.empty()) break;
+          b.clear();
+          for (std::size_t i = 0; i < a.size();) {
+            if (a.compare(i, st.pattern.size(), st.pattern) == 0) {
+              b += st.content;
+              i += st.pattern.size();
+            } else {
+              b.push_back(a[i++]);
+            }
+          }
+          std::swap(a, b);
+          break;
+        }
+      }
+    }
+    out.clear();
+    bool first_word = true;
+    auto emit_word = [&](std::string_view w) {
+      if (w.empty()) return;
+      const bool prefix = model_.add_dummy_prefix && (!prefix_first_only_ || (at_start && first_word));
+      first_word = false;
+      const bool starts = w[0] == ' ' || w.compare(0, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0;
+      if (prefix && !starts) out.append(spm_detail::space_symbol);
+      for (char c : w) {
+        if (c == ' ')
+          out.append(spm_detail::space_symbol);
+        else
+          out.push_back(c);
+      }
+    };
+    if (!whitespace_split_) return emit_word(a);
+    std::string_view rest(a);
+    while (!rest.empty()) {
+      std::size_t len = 0;
+      while (!rest.empty() && starts_with_space(rest, len)) rest.remove_prefix(len);
+      std::size_t n = 0;
+      while (n < rest.size()) {
+        if (starts_with_space(rest.substr(n), len)) break;
+        n += std::max<std::size_t>(1, len);
+      }
+      emit_word(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
   }
 
   // ---- segmentation -----------------------------------------------------------------------
 
   /// normalize + segment + sentencepiece's post-processing (byte fallback, merging unk runs).
   void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s, bool at_start) const {
-    normalize_into(text, norm, at_start);
+    if (hf_)
+      normalize_hf(text, norm, at_start);
+    else
+      normalize_into(text, norm, at_start);
     if (norm.empty()) return;
     auto& raw = s.raw;
     raw.clear();
@@ -1196,7 +1293,72 @@ class sentencepiece_tokenizer : public tokenizer {
     }
   }
 
+  /// Hugging Face's Unigram (tokenizer.json): the same optimized Viterbi, but in doubles over
+  /// the JSON's scores and one pre-tokenized word (split before each U+2581) at a time, so ties
+  /// break as the Rust tokenizers break them.
+  void segment_unigram_hf(std::string_view norm, std::vector<spm_token>& out, scratch& s) const {
+    if (!hf_word_split_) return viterbi_hf(norm, out, s);
+    std::size_t begin = 0;
+    for (std::size_t pos = spm_detail::space_symbol.size(); pos + spm_detail::space_symbol.size() <= norm.size();) {
+      if (norm.compare(pos, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0 && pos > begin) {
+        viterbi_hf(norm.substr(begin, pos - begin), out, s);
+        begin = pos;
+        pos += spm_detail::space_symbol.size();
+      } else {
+        ++pos;
+      }
+    }
+    if (begin < norm.size()) viterbi_hf(norm.substr(begin), out, s);
+  }
+
+  void viterbi_hf(std::string_view word, std::vector<spm_token>& out, scratch& s) const {
+    const int size = static_cast<int>(word.size());
+    const double unk_score = min_score_d_ - 10.0;
+    auto& best = s.best_d;
+    best.assign(static_cast<std::size_t>(size) + 1, path_node_d{0.0, -1, -1});
+    const auto* data = reinterpret_cast<const std::uint8_t*>(word.data());
+    int starts_at = 0;
+    while (starts_at < size) {
+      const double till_here = best[static_cast<std::size_t>(starts_at)].score;
+      bool has_single = false;
+      const int mblen = std::min(spm_detail::one_char_len(word[static_cast<std::size_t>(starts_at)]), size - starts_at);
+      std::uint32_t st = 0;
+      for (int key_pos = starts_at; key_pos < size;) {
+        if (!trie_.step(st, data[key_pos])) break;
+        ++key_pos;
+        const int id = trie_.value(st);
+        if (id < 0) continue;
+        auto& target = best[static_cast<std::size_t>(key_pos)];
+        const double cand = scores_d_[static_cast<std::size_t>(id)] + till_here;
+        if (target.starts_at == -1 || cand > target.score) {
+          target.score = cand;
+          target.starts_at = starts_at;
+          target.id = id;
+        }
+        if (!has_single && key_pos - starts_at == mblen) has_single = true;
+      }
+      if (!has_single) {
+        auto& target = best[static_cast<std::size_t>(starts_at + mblen)];
+        const double cand = unk_score + till_here;
+        if (target.starts_at == -1 || cand > target.score) {
+          target.score = cand;
+          target.starts_at = starts_at;
+          target.id = unk_id_;
+        }
+      }
+      starts_at += mblen;
+    }
+    const std::size_t first = out.size();
+    for (int ends_at = size; ends_at > 0;) {
+      const auto& n = best[static_cast<std::size_t>(ends_at)];
+      out.push_back({n.id, word.substr(static_cast<std::size_t>(n.starts_at), static_cast<std::size_t>(ends_at - n.starts_at))});
+      ends_at = n.starts_at;
+    }
+    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  }
+
   void segment_unigram(std::string_view norm, std::vector<spm_token>& out, scratch& s) const {
+    if (!scores_d_.empty()) return segment_unigram_hf(norm, out, s);
     const int size = static_cast<int>(norm.size());
     const float unk_score = min_score_ - 10.0f;  // sentencepiece's kUnkPenalty
     auto& best = s.best;
@@ -1394,22 +1556,6 @@ inline std::string base64_decode(std::string_view in, const std::string& what) {
   return out;
 }
 
-/// Finds the first object of `type` in `e`, or inside a Sequence's `list_key` array.
-inline std::optional<simdjson::dom::object> find_typed(simdjson::dom::element e, std::string_view type, const char* list_key) {
-  simdjson::dom::object obj;
-  if (e.get(obj)) return std::nullopt;
-  std::string_view t;
-  if (obj["type"].get(t)) return std::nullopt;
-  if (t == type) return obj;
-  if (t == "Sequence") {
-    simdjson::dom::array arr;
-    if (obj[list_key].get(arr)) return std::nullopt;
-    for (auto x : arr)
-      if (auto r = find_typed(x, type, list_key)) return r;
-  }
-  return std::nullopt;
-}
-
 }  // namespace spm_detail
 
 inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text(std::string json, const std::string& name) {
@@ -1446,6 +1592,7 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
     if (entry.get(pair) || pair.size() != 2 || pair.at(0).get(text) || pair.at(1).get(score))
       throw bad("model.vocab[" + std::to_string(idx) + "]", "expected [piece, score]");
     m.pieces.push_back({std::string(text), static_cast<float>(score), normal});
+    t.scores_d_.push_back(score);
     ++idx;
   }
   if (static_cast<std::size_t>(unk) >= m.pieces.size()) throw bad("model.unk_id", "out of range");
@@ -1465,7 +1612,10 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
       bool special = false;
       if (a["id"].get(id) || a["content"].get(content) || id < 0) throw bad("added_tokens", "entry without id/content");
       if (a["special"].get(special)) special = false;
-      if (static_cast<std::size_t>(id) == m.pieces.size()) m.pieces.push_back({std::string(content), 0.0f, normal});
+      if (static_cast<std::size_t>(id) == m.pieces.size()) {
+        m.pieces.push_back({std::string(content), 0.0f, normal});
+        t.scores_d_.push_back(0.0);
+      }
       if (static_cast<std::size_t>(id) > m.pieces.size()) throw bad("added_tokens", "id " + std::to_string(id) + " leaves a gap in the vocabulary");
       auto& p = m.pieces[static_cast<std::size_t>(id)];
       if (p.text != content) throw bad("added_tokens", "id " + std::to_string(id) + " is '" + p.text + "' in the vocabulary");
@@ -1475,34 +1625,84 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
     }
   }
 
-  // normalizer: the sentencepiece charsmap; whitespace handling is sentencepiece's own
+  // normalizer and pre-tokenizer: the steps XLM-R style files use, in the file's order
+  t.hf_ = true;
   simdjson::dom::element norm_el, pre_el;
-  if (doc["normalizer"].get(norm_el)) norm_el = simdjson::dom::element();
-  if (doc["pre_tokenizer"].get(pre_el)) pre_el = simdjson::dom::element();
-  if (auto pre = find_typed(norm_el, "Precompiled", "normalizers")) {
-    std::string_view b64;
-    if (!(*pre)["precompiled_charsmap"].get(b64)) m.charsmap = base64_decode(b64, name);
-  }
-  if (auto ms = find_typed(pre_el, "Metaspace", "pretokenizers")) {
-    std::string_view repl;
-    if (!(*ms)["replacement"].get(repl) && repl != space_symbol) throw bad("pre_tokenizer.replacement", "only U+2581 is supported");
-    bool add_prefix = true;
-    std::string_view scheme;
-    if (!(*ms)["prepend_scheme"].get(scheme)) {
-      add_prefix = scheme != "never";
-      t.prefix_first_only_ = scheme == "first";
+  auto visit = [&](auto&& self, simdjson::dom::element e, const char* list_key, const std::string& where, auto&& on_step) -> void {
+    if (e.is_null()) return;
+    simdjson::dom::object obj;
+    std::string_view type;
+    if (e.get(obj) || obj["type"].get(type)) throw bad(where, "expected an object with a type");
+    if (type == "Sequence") {
+      simdjson::dom::array arr;
+      if (obj[list_key].get(arr)) throw bad(where, std::string("Sequence without ") + list_key);
+      for (auto x : arr) self(self, x, list_key, where, on_step);
+      return;
     }
-    else if (!(*ms)["add_prefix_space"].get(add_prefix)) {
-    }
-    m.add_dummy_prefix = add_prefix;
+    on_step(type, obj);
+  };
+  if (!doc["normalizer"].get(norm_el)) {
+    visit(visit, norm_el, "normalizers", "normalizer", [&](std::string_view type, simdjson::dom::object o) {
+      hf_step st{};
+      if (type == "Precompiled") {
+        std::string_view b64;
+        if (!o["precompiled_charsmap"].get(b64)) {
+          if (!m.charsmap.empty()) throw bad("normalizer", "two Precompiled normalizers");
+          m.charsmap = base64_decode(b64, name);
+        }
+        st.kind = hf_step::precompiled;
+      } else if (type == "Strip") {
+        st.kind = hf_step::strip;
+        if (o["strip_left"].get(st.left)) st.left = false;
+        if (o["strip_right"].get(st.right)) st.right = false;
+      } else if (type == "Replace") {
+        std::string_view content, pat;
+        if (o["content"].get(content)) throw bad("normalizer.Replace", "no content");
+        st.content = std::string(content);
+        if (!o["pattern"]["Regex"].get(pat)) {
+          if (pat != " {2,}") throw bad("normalizer.Replace", "unsupported regex '" + std::string(pat) + "'");
+          st.kind = hf_step::replace_spaces;
+        } else if (!o["pattern"]["String"].get(pat)) {
+          st.kind = hf_step::replace_string;
+          st.pattern = std::string(pat);
+        } else {
+          throw bad("normalizer.Replace", "pattern is neither Regex nor String");
+        }
+      } else {
+        throw bad("normalizer", "unsupported normalizer '" + std::string(type) + "' for a SentencePiece tokenizer.json");
+      }
+      t.hf_steps_.push_back(std::move(st));
+    });
   }
-
-  if (auto strip = find_typed(norm_el, "Strip", "normalizers")) {
-    bool right = false;
-    if (!(*strip)["strip_right"].get(right)) t.strip_right_ = right;
+  bool metaspace = false;
+  if (!doc["pre_tokenizer"].get(pre_el)) {
+    visit(visit, pre_el, "pretokenizers", "pre_tokenizer", [&](std::string_view type, simdjson::dom::object o) {
+      if (type == "WhitespaceSplit") {
+        t.whitespace_split_ = true;
+        t.hf_word_split_ = true;
+      } else if (type == "Metaspace") {
+        metaspace = true;
+        bool split = true;  // absent in the 2020 files, where Metaspace always split
+        if (o["split"].get(split)) split = true;
+        if (split) t.hf_word_split_ = true;
+        std::string_view repl;
+        if (!o["replacement"].get(repl) && repl != space_symbol) throw bad("pre_tokenizer.replacement", "only U+2581 is supported");
+        bool add_prefix = true;
+        std::string_view scheme;
+        if (!o["prepend_scheme"].get(scheme)) {
+          add_prefix = scheme != "never";
+          t.prefix_first_only_ = scheme == "first";
+        } else if (o["add_prefix_space"].get(add_prefix)) {
+          add_prefix = true;
+        }
+        m.add_dummy_prefix = add_prefix;
+      } else {
+        throw bad("pre_tokenizer", "unsupported pre-tokenizer '" + std::string(type) + "' for a SentencePiece tokenizer.json");
+      }
+    });
   }
-  t.whitespace_split_ = find_typed(pre_el, "WhitespaceSplit", "pretokenizers").has_value() ||
-                        find_typed(pre_el, "Whitespace", "pretokenizers").has_value();
+  if (!metaspace) m.add_dummy_prefix = false;
+  t.min_score_d_ = t.scores_d_.empty() ? 0.0 : *std::min_element(t.scores_d_.begin(), t.scores_d_.end());
   t.raw_json_ = std::move(json);
   simdjson::dom::element post;
   const bool wrapped = !doc["post_processor"].get(post) && !post.is_null();
