@@ -728,7 +728,9 @@ class wordpiece_tokenizer : public tokenizer {
       if (!out.flush()) throw model_error(p + ": write failed");
     };
     using json::value;
-    const json::dump_options pretty{2, false, false};
+    json::dump_options pretty;  // as transformers writes them: indent 2, UTF-8 kept
+    pretty.indent = 2;
+    pretty.ensure_ascii = false;
 
     std::string vocab_txt;
     for (std::size_t i = 0; i < model_vocab_size_; ++i) {
