@@ -484,7 +484,8 @@ TEST_CASE("tokenizer.json: ids equal Hugging Face tokenizers' on the recorded ca
   // data/hf_xlmr_reference.jsonl: Rust tokenizers 0.23.2 (npm) on the tokenizer.json files below
   // (data/make_hf_reference.js): STS-B sentences, edge cases, special tokens inside the text,
   // tabs (split by the 2020 layout's WhitespaceSplit), trailing Unicode spaces (Strip), literal
-  // U+2581 in the text, and exact score ties (HF sums doubles word by word).
+  // U+2581 in the text, exact score ties (HF sums doubles word by word), and grapheme clusters
+  // (HF's Precompiled normalizer maps a short grapheme by its first rule, whole).
   temp_dir dir;
   std::map<std::string, sentencepiece_tokenizer> toks;
   for (const char* layout : {"modern", "legacy"}) {
@@ -506,7 +507,50 @@ TEST_CASE("tokenizer.json: ids equal Hugging Face tokenizers' on the recorded ca
     CHECK(toks.at(layout).encode(text).input_ids == ids);
     ++cases;
   }
-  CHECK(cases == 488);
+  CHECK(cases == 608);
+}
+
+TEST_CASE("grapheme clusters match Unicode 15.0's GraphemeBreakTest", "[sentencepiece]") {
+  std::ifstream in(std::string(SBERT_SPM_TEST_DATA) + "/GraphemeBreakTest-15.0.0.txt");
+  REQUIRE(in.good());
+  auto utf8 = [](std::string& o, char32_t c) {
+    if (c < 0x80) {
+      o += static_cast<char>(c);
+    } else if (c < 0x800) {
+      o += static_cast<char>(0xC0 | (c >> 6));
+      o += static_cast<char>(0x80 | (c & 63));
+    } else if (c < 0x10000) {
+      o += static_cast<char>(0xE0 | (c >> 12));
+      o += static_cast<char>(0x80 | ((c >> 6) & 63));
+      o += static_cast<char>(0x80 | (c & 63));
+    } else {
+      o += static_cast<char>(0xF0 | (c >> 18));
+      o += static_cast<char>(0x80 | ((c >> 12) & 63));
+      o += static_cast<char>(0x80 | ((c >> 6) & 63));
+      o += static_cast<char>(0x80 | (c & 63));
+    }
+  };
+  std::size_t cases = 0;
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::istringstream ss(line);
+    std::string text;
+    std::vector<std::size_t> want;  // byte offsets where a cluster ends
+    for (std::string tok; ss >> tok;) {
+      if (tok == "\xc3\xb7") {  // ÷: a boundary
+        if (!text.empty()) want.push_back(text.size());
+      } else if (tok != "\xc3\x97") {  // ×: none
+        utf8(text, static_cast<char32_t>(std::stoul(tok, nullptr, 16)));
+      }
+    }
+    std::vector<std::size_t> got;
+    for (std::size_t p = 0; p < text.size();) got.push_back(p += sbert::models::detail::grapheme_length(std::string_view(text).substr(p)));
+    INFO(line);
+    CHECK(got == want);
+    ++cases;
+  }
+  CHECK(cases == 602);
 }
 
 TEST_CASE("dump the XLM-R tokenizer.json files for make_hf_reference.js", "[.dump]") {

@@ -30,6 +30,7 @@
 
 #include "sbert/error.hpp"
 #include "sbert/io/json_writer.hpp"
+#include "sbert/models/tokenizers/detail/grapheme.hpp"
 #include "sbert/models/tokenizers/tokenizer.hpp"
 
 namespace sbert::models {
@@ -479,9 +480,10 @@ class charsmap {
   }
 
   /// Longest rule matching a prefix of `in` (among the first 32 matches, as sentencepiece);
-  /// returns the consumed length (0: none) and the replacement.
-  std::size_t longest(std::string_view in, std::string_view& replacement) const {
-    constexpr std::size_t max_results = 32;
+  /// returns the consumed length (0: none) and the replacement. `shortest`: the first match
+  /// instead, as Hugging Face's Precompiled normalizer takes it.
+  std::size_t longest(std::string_view in, std::string_view& replacement, bool shortest = false) const {
+    const std::size_t max_results = shortest ? 1 : 32;
     std::size_t found = 0, best_len = 0;
     std::uint32_t best_val = 0;
     std::size_t pos = 0;
@@ -501,6 +503,7 @@ class charsmap {
           best_val = units_[pos] & 0x7FFFFFFFu;
         }
         ++found;
+        if (shortest) break;
       }
     }
     if (best_len == 0) return 0;
@@ -1144,28 +1147,38 @@ class sentencepiece_tokenizer : public tokenizer {
     if (suffix && prefix) add_ws();
   }
 
-  /// The charsmap alone (Hugging Face's Precompiled normalizer), no whitespace handling.
+  /// Hugging Face's Precompiled normalizer: grapheme by grapheme, a grapheme under 6 bytes that
+  /// starts with a rule becomes that (shortest) rule's output whole; otherwise each character
+  /// maps on its own. No whitespace handling here.
   void apply_charsmap(std::string_view in, std::string& out) const {
     out.clear();
     while (!in.empty()) {
       const auto c0 = static_cast<std::uint8_t>(in.front());
-      if (c0 < 0x80 && !charsmap_.has_rule_starting_with(c0)) {
+      // an ASCII character followed by ASCII (or nothing) is a grapheme of its own (but CR LF)
+      if (c0 < 0x80 && c0 != '\r' && (in.size() == 1 || static_cast<std::uint8_t>(in[1]) < 0x80) && !charsmap_.has_rule_starting_with(c0)) {
         out.push_back(static_cast<char>(c0));
         in.remove_prefix(1);
         continue;
       }
+      const std::size_t g = detail::grapheme_length(in);
       std::string_view rep;
-      std::size_t n = charsmap_.empty() ? 0 : charsmap_.longest(in, rep);
-      if (n == 0) {
-        if (!spm_detail::valid_utf8_prefix(in, n)) {
-          n = 1;
-          rep = "\xEF\xBF\xBD";
-        } else {
-          rep = in.substr(0, n);
-        }
+      if (g < 6 && !charsmap_.empty() && charsmap_.longest(in.substr(0, g), rep, true) > 0) {
+        out.append(rep);
+        in.remove_prefix(g);
+        continue;
       }
-      out.append(rep);
-      in.remove_prefix(n);
+      for (std::string_view part = in.substr(0, g); !part.empty();) {
+        std::size_t n = 0;
+        if (!spm_detail::valid_utf8_prefix(part, n)) {
+          out.append("\xEF\xBF\xBD");  // U+FFFD, as sentencepiece does for a malformed byte
+        } else if (!charsmap_.empty() && charsmap_.longest(part.substr(0, n), rep, true) == n) {
+          out.append(rep);
+        } else {
+          out.append(part.substr(0, n));
+        }
+        part.remove_prefix(n);
+      }
+      in.remove_prefix(g);
     }
   }
 
