@@ -8,6 +8,12 @@
 // library cannot even represent such a string, and replacing bytes with U+FFFD would make
 // clean_text delete them silently.
 //
+// Known limits of the match with the Rust library: character data is that of the crates it uses
+// (categories of Unicode 8.0, see scripts/gen_unicode_tables.py) but lower-casing and NFD come from
+// Unicode 14, so characters whose case or decomposition was added after 14 (or changed between
+// the crates' versions) may differ; single_word added tokens treat non-ASCII symbols as word
+// characters; a max_length smaller than the special tokens keeps only the special tokens.
+//
 // Speed: one pass over the text; ASCII goes through a 128-entry action table; words are looked
 // up in open-addressing hash tables keyed by the raw bytes (continuation pieces in their own table
 // without the "##", so no string is built per lookup); thread-local scratch buffers, so encoding
