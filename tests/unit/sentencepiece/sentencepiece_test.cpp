@@ -561,6 +561,35 @@ TEST_CASE("dump the XLM-R tokenizer.json files for make_hf_reference.js", "[.dum
         << xlmr_tokenizer_json(botchan_model(), std::string(layout) == "modern");
 }
 
+TEST_CASE("mutated tokenizer.json files load or are model_errors, never crashes", "[sentencepiece]") {
+  const std::string good = xlmr_tokenizer_json(botchan_model(), true);
+  const std::size_t vocab_at = good.find("\"vocab\"");
+  REQUIRE(vocab_at != std::string::npos);
+  std::mt19937 rng(99);
+  std::size_t rejected = 0;
+  for (int k = 0; k < 300; ++k) {
+    std::string b = good;
+    // aim at the structure (the head with added tokens, normalizer and pre-tokenizer, and the
+    // model's own fields) as often as at the vocabulary
+    for (int e = 0, n = 1 + static_cast<int>(rng() % 4); e < n; ++e) {
+      const std::size_t at = (rng() % 2) ? rng() % b.size() : (rng() % 2 ? rng() % std::min<std::size_t>(b.size(), 3000) : vocab_at + rng() % 200);
+      switch (rng() % 3) {
+        case 0: b[at % b.size()] = "{}[]\",:0-9e \\ntx\xff"[rng() % 20]; break;
+        case 1: b.erase(at % b.size(), 1 + rng() % 8); break;
+        default: b.insert(at % b.size(), 1, "{}[]\",:0-9e"[rng() % 14]); break;
+      }
+    }
+    try {
+      const auto t = sentencepiece_tokenizer::from_tokenizer_json_text(b, "mutated.json");
+      for (const auto& s : {"A man is playing a flute.", "naïve café 日本語 <mask>", "  x  "}) (void)t.encode(s, std::string_view("pair"), 16);
+    } catch (const sbert::model_error& e) {
+      CHECK(std::string(e.what()).find("mutated.json") != std::string::npos);
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 50);
+}
+
 TEST_CASE("save writes the .model back byte for byte and reloads identically", "[sentencepiece]") {
   for (auto layout : {sentencepiece_layout::xlm_roberta, sentencepiece_layout::plain}) {
     const auto tok = sentencepiece_tokenizer::from_model_file(botchan_model(), layout);
