@@ -50,6 +50,17 @@ concept EmbeddingLoss = DeclaresInputs<L> && requires(const L& l, std::span<cons
            std::same_as<std::remove_cvref_t<decltype(l(e, y))>, loss_parts>;
 };
 
+/// A loss that drives the model itself, called by the trainer as
+///     loss(model, std::span<models::features> per_column_features, labels)
+/// with one tokenized batch per input column (an empty text-list column arrives as features
+/// with undefined input_ids). It returns a scalar tensor (or loss_parts) on which the caller
+/// simply calls backward(): every parameter gradient is then in place, as for an embedding
+/// loss. The GradCache losses (cached.hpp) keep that contract through an autograd node
+/// (torch::autograd::Function) whose backward re-embeds the mini-batches and back-propagates
+/// through the model, accumulating into the parameters' .grad; so use backward() (or a loss
+/// built from the returned value, e.g. scaled by 1 / accumulation steps), not
+/// torch::autograd::grad() with explicit inputs, on them. Under NoGradGuard they only compute
+/// the value. Feature losses may write into the features (embeddings, hidden states).
 template <class L>
 concept FeatureLoss = DeclaresInputs<L> &&
     requires(L& l, models::sentence_transformer& m, std::span<models::features> f, const at::Tensor& y) {

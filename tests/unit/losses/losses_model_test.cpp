@@ -1,0 +1,397 @@
+// Losses that drive the model (feature losses) on the tiny reference model
+// (shared/reference/tiny-bert-st): parity with losses.json `tiny_model_cases` (loss rel 1e-5;
+// gradient norms, sums and samples rel 1e-4 / abs 1e-6, the README's tolerances), and the
+// GradCache losses against their uncached twins (value and every parameter gradient within
+// 1e-6), with dropout on as well as off.
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/Context.h>
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/tensor.h>
+#include <torch/autograd.h>
+
+#include <sbert/losses/adaptive_layer.hpp>
+#include <sbert/losses/cached.hpp>
+#include <sbert/losses/contrastive_tension.hpp>
+#include <sbert/losses/gist_embed.hpp>
+#include <sbert/losses/matryoshka.hpp>
+#include <sbert/losses/mega_batch_margin.hpp>
+#include <sbert/losses/multiple_negatives_ranking.hpp>
+#include <sbert/losses/multiple_negatives_symmetric_ranking.hpp>
+#include <sbert/models/sentence_transformer.hpp>
+
+#undef CHECK
+#include "catch.hpp"
+#include "reference_json.hpp"
+
+namespace {
+using sbert::test::json_tensor;
+using model_ptr = std::shared_ptr<sbert::models::sentence_transformer>;
+
+model_ptr tiny_model() {
+  auto m = sbert::models::sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  m->eval();
+  return m;
+}
+
+std::vector<sbert::models::features> reference_features(simdjson::dom::element tiny, std::size_t columns = 3) {
+  std::vector<sbert::models::features> out;
+  for (auto c : tiny["features"].get_array()) {
+    if (out.size() == columns) break;
+    sbert::models::features f;
+    f.input_ids = json_tensor(c["input_ids"], at::kLong);
+    f.attention_mask = json_tensor(c["attention_mask"], at::kLong);
+    f.token_type_ids = json_tensor(c["token_type_ids"], at::kLong);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void zero_grads(sbert::models::sentence_transformer& m) {
+  for (auto& p : m.parameters()) p.mutable_grad() = at::Tensor();
+}
+
+/// name -> gradient (cloned) of every parameter that got one.
+std::vector<std::pair<std::string, at::Tensor>> grads_of(sbert::models::sentence_transformer& m) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : m.named_parameters())
+    if (p.value().grad().defined()) out.emplace_back(p.key(), p.value().grad().clone());
+  return out;
+}
+
+double global_norm(const std::vector<std::pair<std::string, at::Tensor>>& g) {
+  double s = 0;
+  for (const auto& [n, t] : g) s += t.to(at::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(s);
+}
+
+bool close(double got, double want, double rel = 1e-4, double abs = 1e-6) { return std::abs(got - want) <= abs + rel * std::abs(want); }
+
+/// Checks the value and the recorded gradient statistics of one tiny_model_cases entry.
+void check_case(simdjson::dom::element c, double value, const std::vector<std::pair<std::string, at::Tensor>>& grads) {
+  const double want = c["loss"].get_double();
+  INFO(std::string_view(c["id"].get_string()) << ": loss " << value << " vs " << want);
+  CHECK(close(value, want, 1e-5, 0));
+  CHECK(close(global_norm(grads), c["global_grad_norm"].get_double()));
+  for (auto [name, stats] : c["param_grads"].get_object()) {
+    const std::string suffix = "." + std::string(name);
+    auto it = std::find_if(grads.begin(), grads.end(), [&](const auto& g) { return g.first.ends_with(suffix); });
+    INFO("parameter " << name);
+    REQUIRE(it != grads.end());
+    const auto& g = it->second;
+    CHECK(close(g.to(at::kDouble).norm().item<double>(), stats["grad_norm"].get_double()));
+    CHECK(close(g.to(at::kDouble).sum().item<double>(), stats["grad_sum"].get_double(), 1e-4, 1e-5));
+    const auto sample = json_tensor(stats["grad_sample"]);
+    const auto got = std::string(name) == "embeddings.word_embeddings.weight" ? g[101].narrow(0, 0, 8) : g.reshape({-1}).narrow(0, 0, 8);
+    CHECK(at::allclose(got, sample, 1e-4, 1e-6));
+  }
+}
+
+simdjson::dom::element find_case(simdjson::dom::element tiny, std::string_view id) {
+  for (auto c : tiny["cases"].get_array())
+    if (std::string_view(c["id"].get_string()) == id) return c;
+  throw std::runtime_error("no tiny_model_cases entry " + std::string(id));
+}
+
+/// Runs an embedding loss the way the trainer does (model forward per column).
+template <class L>
+at::Tensor embedding_loss_value(sbert::models::sentence_transformer& m, const L& loss, std::vector<sbert::models::features> f) {
+  std::vector<at::Tensor> e;
+  for (auto& x : f) {
+    m.forward(x);
+    e.push_back(x.sentence_embedding);
+  }
+  auto r = loss(std::span<const at::Tensor>(e), at::Tensor());
+  if constexpr (std::same_as<decltype(r), sbert::loss_parts>) return r.total();
+  else return r;
+}
+
+void check_same_grads(const std::vector<std::pair<std::string, at::Tensor>>& a, const std::vector<std::pair<std::string, at::Tensor>>& b,
+                      double atol = 1e-6) {
+  REQUIRE(a.size() == b.size());
+  // Float32 round-off grows with the gradient: the bound is atol relative to the largest
+  // gradient entry when that exceeds 1 (Python's own check: 8e-7 at a largest entry of 0.26).
+  double worst = 0, largest = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i].first == b[i].first);
+    worst = std::max(worst, (a[i].second - b[i].second).abs().max().item<double>());
+    largest = std::max(largest, a[i].second.abs().max().item<double>());
+  }
+  INFO("max |grad diff| = " << worst << ", largest |grad| = " << largest);
+  CHECK(worst <= atol * std::max(1.0, largest));
+}
+}  // namespace
+
+TEST_CASE("feature losses: tiny-model parity with sentence-transformers") {
+  sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+  simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+  auto m = tiny_model();
+
+  SECTION("MultipleNegativesRankingLoss and CachedMultipleNegativesRankingLoss (mini_batch_size 2)") {
+    zero_grads(*m);
+    auto v = embedding_loss_value(*m, sbert::multiple_negatives_ranking_loss{}, reference_features(tiny));
+    v.backward();
+    const auto plain = grads_of(*m);
+    check_case(find_case(tiny, "MultipleNegativesRankingLoss"), v.item<double>(), plain);
+
+    zero_grads(*m);
+    sbert::cached_multiple_negatives_ranking_loss cached({.mini_batch_size = 2});
+    auto f = reference_features(tiny);
+    auto c = cached(*m, f, {});
+    CHECK(c.requires_grad());
+    c.backward();
+    const auto cg = grads_of(*m);
+    check_case(find_case(tiny, "CachedMultipleNegativesRankingLoss"), c.item<double>(), cg);
+    CHECK(std::abs(c.item<double>() - v.item<double>()) <= 1e-6 * std::abs(v.item<double>()));
+    check_same_grads(plain, cg);
+  }
+  SECTION("AdaptiveLayerLoss(MultipleNegativesRankingLoss), every earlier layer") {
+    zero_grads(*m);
+    sbert::adaptive_layer_loss<sbert::multiple_negatives_ranking_loss> loss({}, {.n_layers_per_step = -1});
+    auto f = reference_features(tiny);
+    auto v = loss(*m, f, {});
+    v.backward();
+    check_case(find_case(tiny, "AdaptiveLayerLoss(MultipleNegativesRankingLoss)"), v.item<double>(), grads_of(*m));
+  }
+  SECTION("MatryoshkaLoss over MNRL and over the cached MNRL") {
+    zero_grads(*m);
+    sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss> mat({}, {.dims = {128, 64, 32}});
+    auto v = embedding_loss_value(*m, mat, reference_features(tiny));
+    v.backward();
+    const auto plain = grads_of(*m);
+    check_case(find_case(tiny, "MatryoshkaLoss(MultipleNegativesRankingLoss)"), v.item<double>(), plain);
+
+    zero_grads(*m);
+    sbert::grad_cache_loss<sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss>> cached(mat, {.mini_batch_size = 2});
+    auto f = reference_features(tiny);
+    auto c = cached(*m, f, {});
+    c.backward();
+    check_case(find_case(tiny, "MatryoshkaLoss(CachedMultipleNegativesRankingLoss)"), c.item<double>(), grads_of(*m));
+    // Three renormalised truncations at scale 20 amplify the round-off of embedding in
+    // mini-batches of 2 (4e-6 at a largest entry of 1.6): 1e-5 relative here.
+    check_same_grads(plain, grads_of(*m), 1e-5);
+  }
+  SECTION("MegaBatchMarginLoss: the full-batch value (mini-batch >= batch), on the GradCache engine") {
+    zero_grads(*m);
+    sbert::grad_cache_loss<sbert::mega_batch_margin_loss> loss({.mini_batch_size = 50});
+    auto f = reference_features(tiny, 2);
+    auto v = loss(*m, f, {});
+    v.backward();
+    check_case(find_case(tiny, "MegaBatchMarginLoss/mini_batched_50"), v.item<double>(), grads_of(*m));
+    // Smaller mini-batches give the same full-batch value (v6), not 5.x's last-mini-batch value.
+    zero_grads(*m);
+    sbert::grad_cache_loss<sbert::mega_batch_margin_loss> small({.mini_batch_size = 3});
+    auto f3 = reference_features(tiny, 2);
+    CHECK(std::abs(small(*m, f3, {}).item<double>() - v.item<double>()) <= 1e-6);
+  }
+}
+
+TEST_CASE("GradCache: value and parameter gradients equal the uncached loss, with dropout replayed") {
+  sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+  simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+  auto m = tiny_model();
+  m->train();  // dropout 0.1 on: the cached pass must replay the same masks
+
+  SECTION("one mini-batch per column: the RNG stream matches the plain loss's, so everything must agree") {
+    zero_grads(*m);
+    at::manual_seed(7);
+    auto v = embedding_loss_value(*m, sbert::multiple_negatives_ranking_loss{}, reference_features(tiny));
+    v.backward();
+    const auto plain = grads_of(*m);
+    zero_grads(*m);
+    at::manual_seed(7);
+    sbert::cached_multiple_negatives_ranking_loss cached({.mini_batch_size = 8});
+    auto f = reference_features(tiny);
+    auto c = cached(*m, f, {});
+    c.backward();
+    CHECK(std::abs(c.item<double>() - v.item<double>()) <= 1e-6 * std::abs(v.item<double>()));
+    check_same_grads(plain, grads_of(*m));
+  }
+  SECTION("mini-batches of 3: gradients equal the graph built over the same mini-batches and seeds") {
+    zero_grads(*m);
+    at::manual_seed(11);
+    std::vector<at::Tensor> e;
+    for (auto& col : reference_features(tiny)) {
+      std::vector<at::Tensor> parts;
+      for (std::int64_t s = 0; s < col.input_ids.size(0); s += 3) {
+        auto x = sbert::detail::slice_rows(col, s, std::min<std::int64_t>(3, col.input_ids.size(0) - s));
+        m->forward(x);
+        parts.push_back(x.sentence_embedding);
+      }
+      e.push_back(at::cat(parts, 0));
+    }
+    auto v = sbert::multiple_negatives_symmetric_ranking_loss{}(e, {});
+    v.backward();
+    const auto plain = grads_of(*m);
+    zero_grads(*m);
+    at::manual_seed(11);
+    sbert::cached_multiple_negatives_symmetric_ranking_loss cached({.mini_batch_size = 3});
+    auto f = reference_features(tiny);
+    auto c = cached(*m, f, {});
+    // The loss scaled by 1000 upstream: the cached gradients must follow the upstream gradient.
+    (c * 1000).backward();
+    CHECK(std::abs(c.item<double>() - v.item<double>()) <= 1e-6 * std::abs(v.item<double>()));
+    auto scaled = grads_of(*m);
+    for (auto& [n, g] : scaled) g = g / 1000;
+    check_same_grads(plain, scaled);
+    // Without replaying the RNG the re-embedded masks would differ: the dropout must matter here.
+    zero_grads(*m);
+    at::manual_seed(12);
+    auto other = embedding_loss_value(*m, sbert::multiple_negatives_symmetric_ranking_loss{}, reference_features(tiny));
+    CHECK(std::abs(other.item<double>() - v.item<double>()) > 1e-4);
+  }
+  SECTION("under NoGradGuard the cached loss only computes the value") {
+    m->eval();
+    c10::NoGradGuard no_grad;
+    sbert::cached_multiple_negatives_ranking_loss cached({.mini_batch_size = 2});
+    auto f = reference_features(tiny);
+    auto c = cached(*m, f, {});
+    CHECK_FALSE(c.requires_grad());
+    CHECK(close(c.item<double>(), find_case(tiny, "MultipleNegativesRankingLoss")["loss"].get_double(), 1e-5, 0));
+  }
+}
+
+TEST_CASE("GISTEmbedLoss: masking by hand, the guide model, and CachedGISTEmbedLoss == GISTEmbedLoss") {
+  SECTION("masks by the guide's threshold; the relative rule is v6's t - |t| * margin") {
+    // Guide: anchors g_a = (1,0), (0,1); positives g_p = (1,0), (-1,0) => t = (1, 0).
+    auto ga = at::tensor({1.0f, 0.0f, 0.0f, 1.0f}).reshape({2, 2});
+    auto gp = at::tensor({1.0f, 0.0f, -1.0f, 0.0f}).reshape({2, 2});
+    auto a = at::randn({2, 4}), p = at::randn({2, 4});
+    std::vector<at::Tensor> e{a, p}, g{ga, gp};
+    sbert::gist_options o{.temperature = 0.05, .contrast_anchors = false, .contrast_positives = false};
+    // absolute, margin 0: row 0 threshold 1: nothing > 1; row 1 threshold 0: g(a1, p0) = 0 not
+    // > 0, g(a1, p1) = 0 (diagonal, kept anyway). So no mask: plain InfoNCE over ap / T.
+    const auto s = sbert::cos_sim(a, p) / 0.05;
+    const auto plain = at::cross_entropy_loss(s, at::arange(2, at::kLong));
+    CHECK(sbert::detail::gist_loss_from(e, g, o).item<double>() == Approx(plain.item<double>()).epsilon(1e-6));
+    // Row 0: guide anchor (1,0), positive (1,0): t0 = 1, g(a0, p1) = 0.96. Row 1: anchor
+    // (-0.6,-0.8), positive (0.96,0.28): t1 = -0.8, g(a1, p0) = -0.6.
+    auto ga2 = at::tensor({1.0f, 0.0f, -0.6f, -0.8f}).reshape({2, 2});
+    auto gp2 = at::tensor({1.0f, 0.0f, 0.96f, 0.28f}).reshape({2, 2});
+    std::vector<at::Tensor> g2{ga2, gp2};
+    const float ninf = -std::numeric_limits<float>::infinity();
+    auto ce_masked = [&](std::vector<std::pair<int, int>> cells) {
+      auto x = s.clone();
+      for (auto [i, j] : cells) x[i][j] = ninf;
+      return at::cross_entropy_loss(x, at::arange(2, at::kLong)).item<double>();
+    };
+    // absolute, margin 0: thresholds 1 and -0.8; -0.6 > -0.8 masks (1,0) only.
+    CHECK(sbert::detail::gist_loss_from(e, g2, o).item<double>() == Approx(ce_masked({{1, 0}})).epsilon(1e-6));
+    // relative, margin 0.5 (v6): thresholds 1 - 0.5 = 0.5 and -0.8 - 0.4 = -1.2: both
+    // off-diagonals masked, each row keeps only its positive -> 0. (5.x's t * (1 - margin)
+    // would give -0.4 for row 1 and keep (1,0): the inverted rule v6 fixed.)
+    o.margin_strategy = sbert::gist_margin::relative;
+    o.margin = 0.5;
+    CHECK(sbert::detail::gist_loss_from(e, g2, o).item<double>() == Approx(0.0).margin(1e-6));
+    CHECK(ce_masked({{0, 1}}) > 1e-3);
+  }
+  SECTION("with the tiny model as its own guide, cached and plain agree") {
+    sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+    simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+    auto m = tiny_model();
+    auto guide = tiny_model();
+    sbert::gist_options o{.temperature = 0.05, .margin = 0.1};
+    zero_grads(*m);
+    sbert::gist_embed_loss gist(guide, o);
+    auto f = reference_features(tiny);
+    auto v = gist(*m, f, {});
+    v.backward();
+    const auto plain = grads_of(*m);
+    CHECK(std::isfinite(v.item<double>()));
+    // By hand from the embeddings: the guide (same weights, eval) gives the same embeddings.
+    std::vector<at::Tensor> e, g;
+    for (auto& x : f) {
+      e.push_back(x.sentence_embedding.detach());
+      g.push_back(x.sentence_embedding.detach());
+    }
+    CHECK(gist.from_embeddings(e, g).item<double>() == Approx(v.item<double>()).epsilon(1e-6));
+    zero_grads(*m);
+    sbert::cached_gist_embed_loss cached(guide, o, 3);
+    auto f2 = reference_features(tiny);
+    auto c = cached(*m, f2, {});
+    c.backward();
+    CHECK(std::abs(c.item<double>() - v.item<double>()) <= 1e-5 * std::abs(v.item<double>()));
+    check_same_grads(plain, grads_of(*m), 1e-5);
+  }
+}
+
+TEST_CASE("Contrastive Tension: in-batch negatives with a learnable scale, the plain loss, the pair preparation") {
+  sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+  simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+  auto m = tiny_model();
+  auto copy = tiny_model();
+  sbert::contrastive_tension_loss_in_batch_negatives ct(copy);
+  CHECK(ct.logit_scale().item<double>() == Approx(std::log(20.0)));
+  CHECK(ct.parameters().size() == 1 + copy->parameters().size());
+  auto f = reference_features(tiny, 2);
+  zero_grads(*m);
+  auto v = ct(*m, f, {});
+  auto g = torch::autograd::grad({v}, {ct.logit_scale()}, {}, true);
+  CHECK(g[0].defined());
+  // By hand: same formula on the two columns' embeddings.
+  auto ea = embedding_loss_value(*copy, [](std::span<const at::Tensor> e, const at::Tensor&) { return e[0]; }, reference_features(tiny, 1));
+  const auto s = sbert::cos_sim(ea, f[1].sentence_embedding) * 20.0;
+  const auto t = at::arange(s.size(0), at::kLong);
+  const double want = ((at::cross_entropy_loss(s, t) + at::cross_entropy_loss(s.t(), t)) / 2).item<double>();
+  CHECK(v.item<double>() == Approx(want).epsilon(1e-5));
+
+  sbert::contrastive_tension_loss plain(copy);
+  auto y = at::tensor({1, 0, 0, 0, 1, 0, 0, 0}, at::kLong);
+  auto f2 = reference_features(tiny, 2);
+  auto pv = plain(*m, f2, y);
+  const auto logits = (ea * f2[1].sentence_embedding).sum(-1);
+  const auto yf = y.to(at::kFloat);
+  const double bce = -(yf * at::log_sigmoid(logits) + (1 - yf) * at::log_sigmoid(-logits)).sum().item<double>();
+  CHECK(pv.item<double>() == Approx(bce).epsilon(1e-5));
+
+  std::vector<std::string> sents;
+  for (int i = 0; i < 37; ++i) sents.push_back("sentence " + std::to_string(i));
+  auto pairs = sbert::contrastive_tension_pairs(sents, 8, 4);
+  REQUIRE(pairs.size() % 8 == 0);
+  REQUIRE(!pairs.empty());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    CHECK(pairs[i].label == (i % 4 == 0 ? 1 : 0));
+    CHECK((pairs[i].text1 == pairs[i].text2) == (pairs[i].label == 1));
+  }
+  CHECK_THROWS_AS(sbert::contrastive_tension_pairs(sents, 6, 4), sbert::error);
+}
+
+TEST_CASE("Matryoshka2dLoss: AdaptiveLayerLoss over MatryoshkaLoss; each is a feature loss of the base's schema") {
+  sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+  simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+  auto m = tiny_model();
+  // With every layer and every dim, Matryoshka2d equals the explicit composition.
+  sbert::matryoshka_2d_loss<sbert::multiple_negatives_ranking_loss> m2d({}, {.dims = {128, 32}, .n_layers_per_step = -1, .n_dims_per_step = -1});
+  sbert::adaptive_layer_loss<sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss>> composed(
+      sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss>({}, {.dims = {128, 32}}), {.n_layers_per_step = -1});
+  auto f1 = reference_features(tiny);
+  auto f2 = reference_features(tiny);
+  CHECK(m2d(*m, f1, {}).item<double>() == Approx(composed(*m, f2, {}).item<double>()).epsilon(1e-6));
+  // The defaults (one layer, one dim per step) give a finite value with a gradient.
+  sbert::matryoshka_2d_loss<sbert::multiple_negatives_ranking_loss> sampled({}, {.dims = {128, 64, 32}});
+  auto f3 = reference_features(tiny);
+  auto v = sampled(*m, f3, {});
+  CHECK(std::isfinite(v.item<double>()));
+  CHECK(v.requires_grad());
+
+  struct a : sbert::text_column<"a"> {};
+  struct p : sbert::text_column<"p"> {};
+  struct n : sbert::text_column<"n"> {};
+  struct negs : sbert::text_list_column<"negs"> {};
+  using namespace sbert;
+  static_assert(FeatureLoss<cached_multiple_negatives_ranking_loss> && !EmbeddingLoss<cached_multiple_negatives_ranking_loss>);
+  static_assert(FeatureLoss<adaptive_layer_loss<multiple_negatives_ranking_loss>>);
+  static_assert(FeatureLoss<matryoshka_2d_loss<multiple_negatives_ranking_loss>>);
+  static_assert(FeatureLoss<gist_embed_loss> && FeatureLoss<cached_gist_embed_loss>);
+  static_assert(FeatureLoss<contrastive_tension_loss_in_batch_negatives> && HasParameters<contrastive_tension_loss_in_batch_negatives>);
+  static_assert(LossFor<cached_multiple_negatives_ranking_loss, schema<a, p, negs>>);
+  static_assert(LossFor<gist_embed_loss, schema<a, p, n>> && !LossFor<gist_embed_loss, schema<a, p, negs>>);
+  static_assert(LossFor<cached_gist_embed_loss, schema<a, p, negs>>);
+  static_assert(LossFor<grad_cache_loss<mega_batch_margin_loss>, schema<a, p>> && !LossFor<grad_cache_loss<mega_batch_margin_loss>, schema<a, p, n>>);
+  static_assert(cached_multiple_negatives_ranking_loss::name == "CachedMultipleNegativesRankingLoss");
+}
