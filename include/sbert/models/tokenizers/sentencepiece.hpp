@@ -7,6 +7,16 @@
 // sentencepiece's normalizer does, and segments with the same arithmetic as sentencepiece
 // 0.1.97 (unigram: the optimized Viterbi; BPE: score-ordered merges). libsentencepiece stays
 // the oracle of the tests, in a test program that does not link libtorch.
+//
+// Two references, one per file type:
+// - a `.model` is encoded as libsentencepiece encodes it (plain layout: spm_encode's ids);
+// - a Unigram `tokenizer.json` (XLM-RoBERTa's) is encoded as Hugging Face's Rust tokenizers
+//   encode it, which is what Python's fast tokenizer (and so sentence-transformers) uses: its
+//   normalizers in order (Precompiled grapheme by grapheme, Strip, Replace), WhitespaceSplit and
+//   Metaspace, and the Unigram Viterbi in doubles word by word. The two agree on ordinary text
+//   and part on whitespace other than ' ', a literal U+2581, score ties and some combining marks.
+// In the XLM-R layout, special tokens written in the text (<s>, <mask>, ...) are matched first,
+// as both Python tokenizers do.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -1083,7 +1093,8 @@ class sentencepiece_tokenizer : public tokenizer {
     return in.substr(0, len);
   }
 
-  void normalize_into(std::string_view in, std::string& out, bool at_start = true) const {
+  /// sentencepiece's Normalizer::Normalize.
+  void normalize_into(std::string_view in, std::string& out) const {
     using spm_detail::space_symbol;
     out.clear();
     if (in.empty()) return;
@@ -1104,7 +1115,6 @@ class sentencepiece_tokenizer : public tokenizer {
         out.push_back(' ');
     };
     const bool suffix = m.treat_whitespace_as_suffix;
-    (void)at_start;
     const bool prefix = m.add_dummy_prefix;
     if (!suffix && prefix) add_ws();
     bool prev_space = m.remove_extra_whitespaces;
@@ -1277,7 +1287,7 @@ class sentencepiece_tokenizer : public tokenizer {
     if (hf_)
       normalize_hf(text, norm, at_start);
     else
-      normalize_into(text, norm, at_start);
+      normalize_into(text, norm);
     if (norm.empty()) return;
     auto& raw = s.raw;
     raw.clear();
