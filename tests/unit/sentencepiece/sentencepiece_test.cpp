@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <simdjson.h>
@@ -335,6 +336,26 @@ TEST_CASE("models trained by spm_train match libsentencepiece exactly", "[senten
   SECTION("unigram, whitespace as suffix") { CHECK(mismatches(m.unigram_suffix, texts) == 0); }
   SECTION("word") { CHECK(mismatches(m.word, texts) == 0); }
   SECTION("char") { CHECK(mismatches(m.chars, texts) == 0); }
+}
+
+TEST_CASE("one tokenizer shared by threads gives the single-threaded ids", "[sentencepiece]") {
+  const auto tok = sentencepiece_tokenizer::from_model_file(trained_models::get().bpe_bytes, sentencepiece_layout::xlm_roberta);
+  const auto texts = test_texts();
+  std::vector<std::vector<std::int64_t>> want;
+  for (const auto& t : texts) want.push_back(tok.encode(t, std::string_view("a second text")).input_ids);
+  std::vector<std::size_t> bad(4, 0);
+  std::vector<std::thread> pool;
+  for (std::size_t k = 0; k < bad.size(); ++k)
+    pool.emplace_back([&, k] {
+      sbert::models::encoding e;
+      for (int rep = 0; rep < 3; ++rep)
+        for (std::size_t i = k; i < texts.size(); i += 1 + k) {
+          tok.encode_into(e, texts[i], std::string_view("a second text"), 0, false);
+          if (e.input_ids != want[i]) ++bad[k];
+        }
+    });
+  for (auto& th : pool) th.join();
+  CHECK(bad == std::vector<std::size_t>(4, 0));
 }
 
 TEST_CASE("byte fallback and unknown runs behave as sentencepiece's", "[sentencepiece]") {
