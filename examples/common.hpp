@@ -1,0 +1,117 @@
+// Shared by the training examples: the bundled data sets as typed schemas, a model (random
+// initialisation, or any local sentence-transformers / Hugging Face folder), and STSb dev
+// evaluation.
+#pragma once
+#include <sbert/sbert.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+namespace example {
+
+struct sentence1 : sbert::text_column<"sentence1"> {};
+struct sentence2 : sbert::text_column<"sentence2"> {};
+struct score : sbert::score_column<"score"> {};
+using sts_pairs = sbert::schema<sentence1, sentence2, score>;
+using nli_triplets = sbert::schema<sbert::columns::anchor, sbert::columns::positive, sbert::columns::negative>;
+
+struct cli {
+  std::string shared = SBERT_SHARED_DIR;
+  std::string model;  // empty: random initialisation
+  std::string output = "out/model";
+  double epochs = 0;  // 0: the example's default
+  std::int64_t batch_size = 0;
+  std::int64_t max_rows = 0;  // 0: all
+  std::uint64_t seed = 42;
+
+  static cli parse(int argc, char** argv, std::string_view usage) {
+    cli c;
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view a = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) {
+          std::cerr << "missing value for " << a << "\n" << usage << '\n';
+          std::exit(2);
+        }
+        return argv[++i];
+      };
+      if (a == "--shared") c.shared = value();
+      else if (a == "--model") c.model = value();
+      else if (a == "--output") c.output = value();
+      else if (a == "--epochs") c.epochs = std::stod(value());
+      else if (a == "--batch-size") c.batch_size = std::stoll(value());
+      else if (a == "--max-rows") c.max_rows = std::stoll(value());
+      else if (a == "--seed") c.seed = std::stoull(value());
+      else {
+        std::cerr << "unknown argument " << a << "\n" << usage << '\n';
+        std::exit(2);
+      }
+    }
+    return c;
+  }
+};
+
+/// A small BERT (hidden 128, 2 layers) with the bert-base-uncased vocabulary and mean pooling,
+/// randomly initialised (no pretrained weights exist offline), or the model in `dir`.
+inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli& c) {
+  if (!c.model.empty()) return sbert::models::sentence_transformer::load(c.model);
+  at::manual_seed(c.seed);  // the random initialisation follows --seed
+  sbert::models::bert_config cfg;
+  cfg.hidden_size = 128;
+  cfg.num_hidden_layers = 2;
+  cfg.num_attention_heads = 2;
+  cfg.intermediate_size = 512;
+  auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
+  auto tokenizer = std::make_shared<sbert::models::wordpiece_tokenizer>(
+      sbert::models::load_wordpiece(c.shared + "/models/bert-base-uncased"));
+  auto t = std::make_shared<sbert::models::transformer>(encoder, tokenizer, sbert::models::transformer_options{.max_seq_length = 64});
+  return sbert::models::sentence_transformer::from_parts(t, "mean");
+}
+
+/// Prints each training log line (loss, learning rate, epoch) as the Python trainer does.
+inline sbert::callback print_logs() {
+  return {.on_log = [](sbert::train_state&, const sbert::log_record& r) {
+    std::string line = "  {";
+    for (const auto& [k, v] : r) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s'%s': %.6g", line.size() > 3 ? ", " : "", k.c_str(), v);
+      line += buf;
+    }
+    std::printf("%s}\n", line.c_str());
+    std::fflush(stdout);
+  }};
+}
+
+inline sbert::read_options stsb_layout() {
+  sbert::read_options o;
+  o.header = false;
+  o.positions = {{"score", 4}, {"sentence1", 5}, {"sentence2", 6}};
+  o.extra_fields = sbert::extra_fields::ignore;  // some rows carry two licence fields
+  return o;
+}
+
+/// STSb with scores scaled from [0, 5] to [0, 1].
+inline sbert::dataset<sts_pairs> load_stsb(const cli& c, const std::string& split) {
+  auto d = sbert::read_tsv<sts_pairs>(c.shared + "/data/stsbenchmark/sts-" + split + ".csv", stsb_layout())
+               .map_column<score>([](float s) { return s / 5.0f; });
+  return c.max_rows > 0 ? d.take(static_cast<std::size_t>(c.max_rows)) : d;
+}
+
+inline sbert::dataset<nli_triplets> load_nli(const cli& c) {
+  auto d = sbert::read_tsv<nli_triplets>(c.shared + "/data/nli/nli_dev_triplets.tsv").shuffle(c.seed);
+  return c.max_rows > 0 ? d.take(static_cast<std::size_t>(c.max_rows)) : d;
+}
+
+inline double stsb_dev_spearman(sbert::models::sentence_transformer& model, const cli& c, const char* when) {
+  sbert::embedding_similarity_evaluator dev(load_stsb(c, "dev"), {.batch_size = 64, .name = "sts-dev", .write_csv = false});
+  const auto m = dev(model);
+  const double s = m.at("sts-dev_spearman_cosine");
+  std::printf("STSb dev %-7s  spearman_cosine %.4f  pearson_cosine %.4f\n", when, s, m.at("sts-dev_pearson_cosine"));
+  std::fflush(stdout);
+  return s;
+}
+
+}  // namespace example
