@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -275,6 +276,18 @@ class event_writer {
   std::string path_;
   std::ofstream out_;
 };
+
+/// transformers' default logging_dir: `{output_dir}/runs/{%b%d_%H-%M-%S}_{hostname}` (local time).
+[[nodiscard]] inline std::string default_log_dir(const std::string& output_dir) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::strcpy(host, "localhost");
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[64];
+  std::strftime(stamp, sizeof stamp, "%b%d_%H-%M-%S", &tm);
+  return (std::filesystem::path(output_dir) / "runs" / (std::string(stamp) + "_" + host)).string();
+}
 
 /// transformers' rewrite_logs: eval_x -> eval/x, test_x -> test/x, anything else -> train/x.
 [[nodiscard]] inline std::string tag_for(const std::string& key) {

@@ -2,6 +2,7 @@
 // numbers (column statistics, log table, eval tables), and the SVG plot's well-formedness.
 #include "catch.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -334,4 +335,15 @@ TEST_CASE("the curves SVG is well-formed and plots every point", "[model_card]")
   CHECK(fs::exists(dir / "training_curves.svg"));
   CHECK(xml_problem(slurp(dir / "training_curves.svg")).empty());
   CHECK(slurp(dir / "README.md").find("![Training and evaluation curves](training_curves.svg)") != std::string::npos);
+}
+
+TEST_CASE("write a sample card for the Python cross-check", "[model_card][card_file]") {
+  // tests/unit/logging/check_model_card.py reads this card with PyYAML and xml.etree.
+  const char* out = std::getenv("SBERT_MODEL_CARD_OUT");
+  if (!out) return;
+  auto d = sample_card();
+  d.widget = {{"true", {"1.5", "a: b", "it's", "two\nlines"}}};
+  fs::remove_all(out);
+  sbert::write_model_card(out, d);
+  CHECK(fs::exists(fs::path(out) / "README.md"));
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 
 #include <sbert/training/tensorboard.hpp>
 
@@ -178,6 +179,8 @@ TEST_CASE("tensorboard_callback tags keys as transformers' rewrite_logs", "[tens
   CHECK(tb::tag_for("eval_sts-dev_spearman_cosine") == "eval/sts-dev_spearman_cosine");
   CHECK(tb::tag_for("test_accuracy") == "test/accuracy");
   CHECK(tb::tag_for("evaluation") == "train/evaluation");
+  const std::string d = tb::default_log_dir("out");
+  CHECK(std::regex_match(d, std::regex(R"(out/runs/[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_.+)")));
 
   const auto dir = fresh_dir("tb_callback");
   auto cb = sbert::tensorboard_callback(dir.string());
