@@ -1,6 +1,6 @@
 // encode() throughput in sentences per second: the tiny reference BERT and a BERT-base-sized
-// random model (768 hidden, 12 layers, 12 heads, 3072 intermediate), in fp32 and under bf16
-// autocast, on CPU and (when libtorch has CUDA and a GPU is present) on CUDA.
+// random model (768 hidden, 12 layers, 12 heads, 3072 intermediate), in fp32, under bf16
+// autocast and with bf16 weights, on CPU and (when libtorch has CUDA and a GPU is present) on CUDA.
 // Sentences: sentence1 of shared/data/stsbenchmark/sts-dev.csv (real lengths, ~10-30 tokens).
 //
 //   encode_throughput [n_tiny=2000] [n_base=256] [batch_size=32] [threads=0: one per hardware thread]
@@ -16,6 +16,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <sbert/models/sentence_transformer.hpp>
 
@@ -48,6 +49,11 @@ struct autocast_scope {
   bool cuda;
   autocast_scope(bool on, bool is_cuda) : cuda(is_cuda) {
     if (!on) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const auto t = cuda ? at::kCUDA : at::kCPU;  // the per-device API of libtorch >= 2.4
+    at::autocast::set_autocast_dtype(t, at::kBFloat16);
+    at::autocast::set_autocast_enabled(t, true);
+#else
     if (cuda) {
       at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
       at::autocast::set_enabled(true);
@@ -55,18 +61,27 @@ struct autocast_scope {
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
       at::autocast::set_cpu_enabled(true);
     }
+#endif
   }
   ~autocast_scope() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+#else
     at::autocast::set_enabled(false);
     at::autocast::set_cpu_enabled(false);
+#endif
     at::autocast::clear_cache();
   }
 };
 
+enum class precision { fp32, bf16_autocast, bf16_weights };
+
 void run(const char* name, sbert::models::sentence_transformer& m, const std::vector<std::string>& s,
-         c10::Device dev, bool bf16, std::int64_t batch_size) {
+         c10::Device dev, precision p, std::int64_t batch_size) {
   m.to(dev);
-  autocast_scope ac(bf16, dev.is_cuda());
+  if (p == precision::bf16_weights) m.to(at::kBFloat16);
+  autocast_scope ac(p == precision::bf16_autocast, dev.is_cuda());
   const std::vector<std::string> warm(s.begin(), s.begin() + std::min<std::size_t>(s.size(), 2 * batch_size));
   (void)m.encode(warm, {.batch_size = batch_size});  // first-call allocations, kernel selection
   if (dev.is_cuda()) torch::cuda::synchronize();
@@ -74,8 +89,10 @@ void run(const char* name, sbert::models::sentence_transformer& m, const std::ve
   auto e = m.encode(s, {.batch_size = batch_size});
   if (dev.is_cuda()) torch::cuda::synchronize();
   const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%-10s %-5s %-5s %6zu sentences  %8.3f s  %10.1f sentences/s  (dim %lld)\n", name,
-              dev.is_cuda() ? "cuda" : "cpu", bf16 ? "bf16" : "fp32", s.size(), sec, s.size() / sec,
+  if (p == precision::bf16_weights) m.to(at::kFloat);
+  const char* label = p == precision::fp32 ? "fp32" : p == precision::bf16_autocast ? "bf16-autocast" : "bf16-weights";
+  std::printf("%-10s %-5s %-13s %6zu sentences  %8.3f s  %10.1f sentences/s  (dim %lld)\n", name,
+              dev.is_cuda() ? "cuda" : "cpu", label, s.size(), sec, s.size() / sec,
               static_cast<long long>(e.size(1)));
   std::fflush(stdout);
 }
@@ -105,9 +122,11 @@ int main(int argc, char** argv) {
   if (torch::cuda::is_available()) devices.emplace_back(c10::kCUDA, 0);
   for (auto dev : devices) {
     const std::size_t scale = dev.is_cuda() ? 16 : 1;
-    for (bool bf16 : {false, true}) {
-      run("tiny", *tiny, sts_sentences(n_tiny * scale), dev, bf16, batch);
-      run("bert-base", *base, sts_sentences(n_base * scale), dev, bf16, batch);
+    for (auto p : {precision::fp32, precision::bf16_autocast, precision::bf16_weights}) {
+      // bf16 weights on the CPU need libtorch >= 2 (1.13 lacks bf16 LayerNorm kernels there).
+      if (p == precision::bf16_weights && !dev.is_cuda() && TORCH_VERSION_MAJOR < 2) continue;
+      run("tiny", *tiny, sts_sentences(n_tiny * scale), dev, p, batch);
+      run("bert-base", *base, sts_sentences(n_base * scale), dev, p, batch);
     }
   }
   return 0;

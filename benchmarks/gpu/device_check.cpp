@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <simdjson.h>
 #include <torch/cuda.h>
 
@@ -50,8 +54,17 @@ void write_matrix(const std::string& path, const at::Tensor& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) { std::fprintf(stderr, "usage: device_check <shared_dir> <out_dir>\n"); return 2; }
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: device_check <shared_dir> <out_dir> [encoder_reference_dir]\n");
+    return 2;
+  }
   std::setvbuf(stdout, nullptr, _IONBF, 0);  // progress survives a crash
+  std::signal(SIGSEGV, [](int) {
+    void* frames[64];
+    const int n = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    _exit(139);
+  });
   const std::string shared = argv[1], out = argv[2];
   const std::string refdir = shared + "/reference";
   simdjson::dom::parser parser;
@@ -85,13 +98,6 @@ int main(int argc, char** argv) {
       const auto g = m->encode(s, {.batch_size = 40});
       check((variant + " cuda fp32 vs cpu").c_str(), diff(g, cpu), 1e-4);
       check((variant + " cuda fp32 vs Python").c_str(), diff(g, expected), 1e-4);
-      if (variant == "mean" && cuda) {  // CPU half LayerNorm is missing in libtorch 1.13
-        m->to(at::kHalf);
-        std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda fp16 vs fp32", diff(m->encode(s, {.batch_size = 40}), cpu));
-        m->to(at::kBFloat16);
-        std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda bf16 vs fp32", diff(m->encode(s, {.batch_size = 40}), cpu));
-      }
-      fs::remove_all(dir);
     }
   }
 
@@ -114,6 +120,37 @@ int main(int argc, char** argv) {
   fresh->save(out + "/sbert-new");
   write_matrix(out + "/sbert-new.json", fresh->encode(s, {.batch_size = 40}));
   write_matrix(out + "/sbert-new-query.json", fresh->encode(s, {.batch_size = 40, .prompt_name = "query"}));
+  if (cuda) {  // half precision last (CPU half LayerNorm is missing in libtorch 1.13)
+    auto h = sentence_transformer::load(refdir + "/tiny-bert-st");
+    h->to(gpu);
+    const auto base = h->encode(s, {.batch_size = 40});
+    h->to(at::kHalf);
+    std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda fp16 vs fp32", diff(h->encode(s, {.batch_size = 40}), base));
+    h->to(at::kBFloat16);
+    std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda bf16 vs fp32", diff(h->encode(s, {.batch_size = 40}), base));
+  }
+  if (argc == 4) {  // RoBERTa / XLM-R checkpoints from transformers (encoder_reference.py)
+    for (const char* name : {"roberta", "xlm-roberta"}) {
+      const std::string dir = std::string(argv[3]) + "/" + name;
+      simdjson::dom::parser p2;
+      simdjson::dom::element r = p2.load(dir + "/reference.json");
+      auto ids = matrix(r["input_ids"].get_array()).to(at::kLong);
+      auto mask = matrix(r["attention_mask"].get_array()).to(at::kLong);
+      std::vector<at::Tensor> rows;
+      for (auto x : r["last_hidden_state"].get_array()) rows.push_back(matrix(x.get_array()));
+      auto expected = at::stack(rows);
+      auto enc = load_encoder(dir);
+      enc->eval();
+      at::NoGradGuard ng;
+      auto h = enc->forward(ids, mask, {});
+      // Only attended positions: HF's padded rows are not meaningful.
+      auto m = mask.unsqueeze(-1).to(at::kFloat);
+      check((std::string(name) + " cpu fp32 vs transformers").c_str(), diff(h * m, expected * m), 1e-5);
+      enc->to(gpu);
+      auto hg = enc->forward(ids.to(gpu), mask.to(gpu), {}).to(at::kCPU);
+      check((std::string(name) + " cuda fp32 vs transformers").c_str(), diff(hg * m, expected * m), 1e-4);
+    }
+  }
   std::printf("device_check: %d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

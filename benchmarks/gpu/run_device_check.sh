@@ -13,15 +13,14 @@ CXX=${CXX:-g++}
 FLAGS="-std=c++20 -O2 -DNDEBUG -D_GLIBCXX_USE_CXX11_ABI=$ABI -Iinclude -I$SJ -isystem $TORCH/include -isystem $TORCH/include/torch/csrc/api/include"
 LIBS="-L$TORCH/lib -L$SJ -Wl,-rpath,$TORCH/lib -Wl,-rpath,$SJ -Wl,--no-as-needed -ltorch -ltorch_cuda -ltorch_cpu -lc10_cuda -lc10 -l:libsimdjson.so.14"
 echo "== build ($($CXX --version | head -1))"
-$CXX $FLAGS benchmarks/gpu/device_check.cpp -o "$OUT/build/device_check" $LIBS &
+$CXX $FLAGS -g -rdynamic benchmarks/gpu/device_check.cpp -o "$OUT/build/device_check" $LIBS &
 $CXX $FLAGS -DSBERT_SHARED_DIR="\"$SHARED\"" benchmarks/encode_throughput.cpp -o "$OUT/build/encode_throughput" $LIBS &
 wait
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 echo "== device_check"
 rc=0
-"$OUT/build/device_check" "$SHARED" "$OUT" || {
-  echo "device_check failed; again with simdjson's haswell kernels"
-  SIMDJSON_FORCE_IMPLEMENTATION=haswell "$OUT/build/device_check" "$SHARED" "$OUT" || rc=1; }
+PYTHONUNBUFFERED=1 python3 benchmarks/gpu/encoder_reference.py "$OUT/encref" || rc=1
+"$OUT/build/device_check" "$SHARED" "$OUT" "$OUT/encref" || rc=1
 echo "== python_compare"
 PYTHONUNBUFFERED=1 N_BASE=4096 python3 benchmarks/gpu/python_compare.py "$SHARED" "$OUT" || rc=1
 echo "== sbert encode_throughput (CPU: 16 threads; CUDA: x16 sentences)"

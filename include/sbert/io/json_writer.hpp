@@ -176,7 +176,7 @@ inline std::string python_float(double d) {
   if (exp < -4 || exp >= 16) {
     out += digits.substr(0, 1);
     if (digits.size() > 1) out += "." + digits.substr(1);
-    char eb[8];
+    char eb[16];
     std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     out += eb;
   } else if (exp < 0) {

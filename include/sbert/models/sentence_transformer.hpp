@@ -41,10 +41,10 @@ namespace sbert::models {
 struct encode_options {
   std::int64_t batch_size = 32;
   bool normalize_embeddings = false;
-  std::optional<std::int64_t> truncate_dim;       // falls back to the model's truncate_dim
-  std::optional<std::string> prompt_name;         // a key of the model's prompts
-  std::optional<std::string> prompt;              // literal prefix; wins over prompt_name
-  std::optional<bool> show_progress_bar;          // unset: only on a terminal, for long inputs
+  std::optional<std::int64_t> truncate_dim{};     // falls back to the model's truncate_dim
+  std::optional<std::string> prompt_name{};       // a key of the model's prompts
+  std::optional<std::string> prompt{};            // literal prefix; wins over prompt_name
+  std::optional<bool> show_progress_bar{};        // unset: only on a terminal, for long inputs
   bool to_cpu = true;                             // false: leave the result on the model's device
 };
 

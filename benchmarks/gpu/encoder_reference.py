@@ -1,0 +1,26 @@
+"""Reference hidden states from transformers for the encoders sbert implements besides BERT
+(run on the GPU machine, where transformers is installed): random RobertaModel and
+XLMRobertaModel checkpoints with the batch and last_hidden_state written next to them, for
+device_check to compare against sbert's forward. Usage: encoder_reference.py <out_dir>"""
+import json, os, sys
+
+import torch
+import transformers
+
+out = sys.argv[1]
+torch.manual_seed(7)
+ids = [[0, 57, 311, 9, 87, 2, 1, 1], [0, 5, 2, 1, 1, 1, 1, 1], [1, 1, 0, 44, 45, 46, 47, 2]]  # right and left padding
+mask = [[int(t != 1) for t in row] for row in ids]
+for name, cls, cfg_cls in [("roberta", transformers.RobertaModel, transformers.RobertaConfig),
+                           ("xlm-roberta", transformers.XLMRobertaModel, transformers.XLMRobertaConfig)]:
+    cfg = cfg_cls(vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=128, max_position_embeddings=66, type_vocab_size=1, pad_token_id=1,
+                  attn_implementation="eager")
+    model = cls(cfg).eval()
+    d = os.path.join(out, name)
+    model.save_pretrained(d, safe_serialization=True)
+    with torch.no_grad():
+        h = model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)).last_hidden_state
+    json.dump({"input_ids": ids, "attention_mask": mask, "last_hidden_state": h.tolist()},
+              open(os.path.join(d, "reference.json"), "w"))
+    print(f"{name}: saved {d}")
