@@ -38,6 +38,8 @@ struct early_stopping_state {
                                                       std::shared_ptr<early_stopping_state> out = nullptr) {
   if (opt.patience < 1) throw error("early_stopping_callback: patience must be >= 1");
   if (!(opt.threshold >= 0)) throw error("early_stopping_callback: threshold must be >= 0");
+  if (args.eval_strategy == interval_strategy::no)  // as transformers: it would never fire
+    throw error("early_stopping_callback: eval_strategy is 'no', so no evaluation runs to stop on; set it to steps or epoch");
   auto st = out ? std::move(out) : std::make_shared<early_stopping_state>();
   if (opt.metric.empty()) {
     st->metric = args.best_metric_key();

@@ -812,7 +812,7 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
       std::vector<table_row> rows;
       for (const auto& [k, v] : metrics) {
         const bool p = k == pm;
-        rows.push_back({{"Metric", p ? "**" + k + "**" : k}, {"Value", p ? "**" + round_repr(v, 4) + "**" : maybe_round(std::stod(round_repr(v, 4)))}});
+        rows.push_back({{"Metric", p ? "**" + k + "**" : k}, {"Value", p ? "**" + round_repr(v, 4) + "**" : round_repr(v, 4)}});
       }
       std::string table = left_aligned(markdown_table(rows));
       if (!table.empty() && table.back() == '\n') table.pop_back();  // the template's {%- endfor %}

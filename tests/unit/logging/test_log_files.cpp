@@ -76,6 +76,7 @@ int stop_at(sbert::callback& cb, const std::string& key, const std::vector<doubl
 
 TEST_CASE("early stopping counts evaluations without improvement", "[early_stopping]") {
   sbert::training_args args;  // metric_for_best_model unset: eval_loss, lower is better
+  args.eval_strategy = sbert::interval_strategy::steps;
   {
     sbert::train_state st;
     auto cb = sbert::early_stopping_callback(args, {.patience = 2});
@@ -96,6 +97,7 @@ TEST_CASE("early stopping counts evaluations without improvement", "[early_stopp
   }
   {
     sbert::training_args a2;
+    a2.eval_strategy = sbert::interval_strategy::epoch;
     a2.metric_for_best_model = "sts-dev_spearman_cosine";  // higher is better
     sbert::train_state st;
     auto cb = sbert::early_stopping_callback(a2, {.patience = 1});
@@ -111,6 +113,7 @@ TEST_CASE("early stopping counts evaluations without improvement", "[early_stopp
 
 TEST_CASE("early stopping resumes from the trainer's best metric", "[early_stopping]") {
   sbert::training_args args;
+  args.eval_strategy = sbert::interval_strategy::steps;
   sbert::train_state st;
   st.best_metric = 0.5;  // restored from a checkpoint
   auto cb = sbert::early_stopping_callback(args, {.patience = 1});
@@ -120,6 +123,8 @@ TEST_CASE("early stopping resumes from the trainer's best metric", "[early_stopp
 
 TEST_CASE("early stopping rejects a missing metric and bad options", "[early_stopping]") {
   sbert::training_args args;
+  CHECK_THROWS_WITH(sbert::early_stopping_callback(args), Catch::Contains("eval_strategy"));
+  args.eval_strategy = sbert::interval_strategy::steps;
   auto cb = sbert::early_stopping_callback(args, {.metric = "accuracy"});
   sbert::train_state st;
   CHECK_THROWS_WITH(cb.on_evaluate(st, {{"eval_loss", 0.1}}), Catch::Contains("eval_accuracy") && Catch::Contains("eval_loss"));
