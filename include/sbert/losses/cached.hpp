@@ -9,7 +9,11 @@
 #include <span>
 #include <string>
 
+#include <ATen/core/Reduction.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/cross_entropy_loss.h>
 
 #include <sbert/losses/detail/grad_cache.hpp>
 #include <sbert/losses/gist_embed.hpp>
@@ -33,6 +37,38 @@ struct cached_name<multiple_negatives_ranking_loss> {
 template <>
 struct cached_name<multiple_negatives_symmetric_ranking_loss> {
   static constexpr std::string_view value = "CachedMultipleNegativesSymmetricRankingLoss";
+};
+
+inline at::Tensor candidates_of(std::span<const at::Tensor> e) {
+  return e.size() == 2 ? e[1] : at::cat(std::vector<at::Tensor>(e.begin() + 1, e.end()), 0);
+}
+
+/// MNRL is a mean over anchors of CE(scale * sim(a_i, candidates), i).
+template <>
+struct anchor_chunks<multiple_negatives_ranking_loss> {
+  static constexpr bool enabled = true;
+  static at::Tensor part(const multiple_negatives_ranking_loss& l, std::span<const at::Tensor> e, const at::Tensor&, std::int64_t s,
+                         std::int64_t n) {
+    const auto b = static_cast<double>(e[0].size(0));
+    const auto scores = similarity(l.opts().similarity, e[0].narrow(0, s, n), candidates_of(e)) * l.opts().scale;
+    return at::cross_entropy_loss(scores, at::arange(s, s + n, scores.options().dtype(at::kLong)), {}, at::Reduction::Sum) / b;
+  }
+};
+/// MNSRL: the anchor rows' forward terms plus the backward terms of the positives with the
+/// same indices (sim is symmetric, so sim(p_j, anchors) is column j of sim(anchors, p)).
+template <>
+struct anchor_chunks<multiple_negatives_symmetric_ranking_loss> {
+  static constexpr bool enabled = true;
+  static at::Tensor part(const multiple_negatives_symmetric_ranking_loss& l, std::span<const at::Tensor> e, const at::Tensor&,
+                         std::int64_t s, std::int64_t n) {
+    const auto b = static_cast<double>(e[0].size(0));
+    const auto& o = l.opts();
+    const auto target = at::arange(s, s + n, e[0].options().dtype(at::kLong));
+    const auto fwd = similarity(o.similarity, e[0].narrow(0, s, n), candidates_of(e)) * o.scale;
+    const auto bwd = similarity(o.similarity, e[1].narrow(0, s, n), e[0]) * o.scale;
+    return (at::cross_entropy_loss(fwd, target, {}, at::Reduction::Sum) + at::cross_entropy_loss(bwd, target, {}, at::Reduction::Sum)) /
+           (2 * b);
+  }
 };
 }  // namespace detail
 

@@ -11,9 +11,9 @@
 //      at a time.
 // Value and parameter gradients equal the uncached loss (up to float summation order).
 //
-// Unlike Python's CachedMultipleNegativesRankingLoss, step 2 evaluates the loss on the whole
-// batch at once rather than in anchor mini-batches: the score matrix ([B, k * B] floats) is
-// kept, the model activations (the dominant cost) are not. Step 3 runs inside an autograd
+// Step 2 runs over anchor mini-batches for the losses that are sums over anchors (MNRL, MNSRL:
+// see anchor_chunks), as Python's cached losses do; any other core is evaluated on the whole
+// batch at once (its score matrix is held, the model activations are not). Step 3 runs inside an autograd
 // node (torch::autograd::Function), so `loss.backward()` is all a caller does; see the
 // FeatureLoss contract in loss.hpp.
 #pragma once
@@ -163,6 +163,17 @@ struct grad_cache_function : torch::autograd::Function<grad_cache_function> {
   }
 };
 
+/// Cores whose value is a sum over anchor rows (MNRL, MNSRL) specialise this with
+///     static at::Tensor part(const Core&, std::span<const at::Tensor> e, const at::Tensor& labels,
+///                            std::int64_t start, std::int64_t n)
+/// returning the contribution of anchors [start, start + n); step 2 then runs over anchor
+/// mini-batches too, so the [B, k * B] score matrix is never held whole (as Python's cached
+/// losses do) and peak memory stays flat as the batch grows.
+template <class Core>
+struct anchor_chunks {
+  static constexpr bool enabled = false;
+};
+
 /// Runs the engine: `core(embeddings, labels)` is an embedding loss (a tensor; loss_parts are
 /// summed). Returns the value, attached to the model's parameters through the backward node
 /// when grad mode is on.
@@ -181,20 +192,47 @@ at::Tensor grad_cache(models::sentence_transformer& m, std::span<models::feature
   };
   std::vector<at::Tensor> reps;
   for (auto& c : state->columns) reps.push_back(c.reps);
-  if (!c10::GradMode::is_enabled()) return eval_core(reps).detach();
+  const auto anchors = reps.front().size(0);
+  if (!c10::GradMode::is_enabled()) {
+    if constexpr (anchor_chunks<Core>::enabled) {
+      at::Tensor total;
+      for (std::int64_t s = 0; s < anchors; s += mini_batch_size) {
+        const auto p = anchor_chunks<Core>::part(core, reps, labels, s, std::min(mini_batch_size, anchors - s));
+        total = total.defined() ? total + p : p;
+      }
+      return total;
+    } else {
+      return eval_core(reps).detach();
+    }
+  }
 
   // Step 2: the loss on leaf copies of the embeddings, and its gradient with respect to them.
   std::vector<at::Tensor> leaves, wrt;
   for (auto& r : reps) leaves.push_back(r.detach().requires_grad_(true));
-  const auto value = eval_core(leaves);
   wrt = leaves;
   std::vector<at::Tensor> own;
   if constexpr (HasParameters<Core>)
     for (auto& p : core.parameters())
       if (p.requires_grad()) own.push_back(p);
   for (auto& p : own) wrt.push_back(p);
-  const auto grads = value.requires_grad() ? torch::autograd::grad({value}, wrt, {}, false, false, true)
-                                           : torch::autograd::variable_list(wrt.size());
+  at::Tensor value;
+  torch::autograd::variable_list grads(wrt.size());
+  auto add_grads = [&](const at::Tensor& v) {
+    if (!v.requires_grad()) return;
+    const auto g = torch::autograd::grad({v}, wrt, {}, false, false, true);
+    for (std::size_t i = 0; i < g.size(); ++i)
+      if (g[i].defined()) grads[i] = grads[i].defined() ? grads[i] + g[i] : g[i];
+  };
+  if constexpr (anchor_chunks<Core>::enabled) {
+    for (std::int64_t s = 0; s < anchors; s += mini_batch_size) {
+      const auto p = anchor_chunks<Core>::part(core, leaves, labels, s, std::min(mini_batch_size, anchors - s));
+      add_grads(p);
+      value = value.defined() ? value + p.detach() : p.detach();
+    }
+  } else {
+    value = eval_core(leaves);
+    add_grads(value);
+  }
   for (std::size_t i = 0; i < leaves.size(); ++i)
     state->columns[i].grad = grads[i].defined() ? grads[i] : at::zeros_like(leaves[i]);
   for (std::size_t i = 0; i < own.size(); ++i)
