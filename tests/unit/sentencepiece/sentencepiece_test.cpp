@@ -594,10 +594,11 @@ TEST_CASE("mutated tokenizer.json files load or are model_errors, never crashes"
     // model's own fields) as often as at the vocabulary
     for (int e = 0, n = 1 + static_cast<int>(rng() % 4); e < n; ++e) {
       const std::size_t at = (rng() % 2) ? rng() % b.size() : (rng() % 2 ? rng() % std::min<std::size_t>(b.size(), 3000) : vocab_at + rng() % 200);
+      constexpr std::string_view bytes = "{}[]\",:0-9e \\ntx\xff";
       switch (rng() % 3) {
-        case 0: b[at % b.size()] = "{}[]\",:0-9e \\ntx\xff"[rng() % 20]; break;
+        case 0: b[at % b.size()] = bytes[rng() % bytes.size()]; break;
         case 1: b.erase(at % b.size(), 1 + rng() % 8); break;
-        default: b.insert(at % b.size(), 1, "{}[]\",:0-9e"[rng() % 14]); break;
+        default: b.insert(at % b.size(), 1, bytes[rng() % 12]); break;
       }
     }
     try {

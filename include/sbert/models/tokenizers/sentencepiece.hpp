@@ -1284,6 +1284,8 @@ class sentencepiece_tokenizer : public tokenizer {
 
   /// normalize + segment + sentencepiece's post-processing (byte fallback, merging unk runs).
   void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s, bool at_start) const {
+    // positions are ints in the segmenters (as in sentencepiece); normalization can triple a text
+    if (text.size() > (std::size_t{1} << 28)) throw input_error("", 0, "", "sentencepiece: a text of " + std::to_string(text.size()) + " bytes is too long to tokenize");
     if (hf_)
       normalize_hf(text, norm, at_start);
     else
