@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
       for (const char* f : {"modules.json", "1_Pooling/config.json"})
         fs::copy_file(refdir + "/tiny-bert-st-variants/" + variant + "/" + f, dir + "/" + f,
                       fs::copy_options::overwrite_existing);
-      auto m = sentence_transformer::load(dir);
+      auto m = sentence_transformer::load(dir, c10::Device(c10::kCPU));
       const auto expected = matrix(ref["embeddings"][mode][norm ? "normalized" : "plain"].get_array());
       const auto cpu = m->encode(s, {.batch_size = 40});
       check((variant + " cpu fp32 vs Python").c_str(), diff(cpu, expected), norm ? 1e-6 : 1e-5);
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   }
 
   // Folders for the Python library: the re-saved tiny model, and a new model from parts.
-  auto tiny = sentence_transformer::load(refdir + "/tiny-bert-st");
+  auto tiny = sentence_transformer::load(refdir + "/tiny-bert-st", c10::Device(c10::kCPU));
   tiny->save(out + "/sbert-tiny");
   write_matrix(out + "/sbert-tiny.json", tiny->encode(s, {.batch_size = 40}));
 
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   write_matrix(out + "/sbert-new.json", fresh->encode(s, {.batch_size = 40}));
   write_matrix(out + "/sbert-new-query.json", fresh->encode(s, {.batch_size = 40, .prompt_name = "query"}));
   if (cuda) {  // half precision last (CPU half LayerNorm is missing in libtorch 1.13)
-    auto h = sentence_transformer::load(refdir + "/tiny-bert-st");
+    auto h = sentence_transformer::load(refdir + "/tiny-bert-st", c10::Device(c10::kCPU));
     h->to(gpu);
     const auto base = h->encode(s, {.batch_size = 40});
     h->to(at::kHalf);
@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
     h->to(at::kBFloat16);
     std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda bf16 vs fp32", diff(h->encode(s, {.batch_size = 40}), base));
   }
-  if (argc == 4) {  // RoBERTa / XLM-R checkpoints from transformers (encoder_reference.py)
-    for (const char* name : {"roberta", "xlm-roberta"}) {
+  if (argc == 4) {  // RoBERTa / XLM-R / DistilBERT checkpoints from transformers (encoder_reference.py)
+    for (const char* name : {"roberta", "xlm-roberta", "distilbert"}) {
       const std::string dir = std::string(argv[3]) + "/" + name;
       simdjson::dom::parser p2;
       simdjson::dom::element r = p2.load(dir + "/reference.json");

@@ -1,6 +1,6 @@
 """Reference hidden states from transformers for the encoders sbert implements besides BERT
-(run on the GPU machine, where transformers is installed): random RobertaModel and
-XLMRobertaModel checkpoints with the batch and last_hidden_state written next to them, for
+(run on the GPU machine, where transformers is installed): random RobertaModel,
+XLMRobertaModel and DistilBertModel checkpoints with the batch and last_hidden_state written next to them, for
 device_check to compare against sbert's forward. Usage: encoder_reference.py <out_dir>"""
 import json, os, sys
 
@@ -12,10 +12,14 @@ torch.manual_seed(7)
 ids = [[0, 57, 311, 9, 87, 2, 1, 1], [0, 5, 2, 1, 1, 1, 1, 1], [1, 1, 0, 44, 45, 46, 47, 2]]  # right and left padding
 mask = [[int(t != 1) for t in row] for row in ids]
 for name, cls, cfg_cls in [("roberta", transformers.RobertaModel, transformers.RobertaConfig),
-                           ("xlm-roberta", transformers.XLMRobertaModel, transformers.XLMRobertaConfig)]:
-    cfg = cfg_cls(vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                  intermediate_size=128, max_position_embeddings=66, type_vocab_size=1, pad_token_id=1,
-                  attn_implementation="eager")
+                           ("xlm-roberta", transformers.XLMRobertaModel, transformers.XLMRobertaConfig),
+                           ("distilbert", transformers.DistilBertModel, transformers.DistilBertConfig)]:
+    if name == "distilbert":
+        cfg = cfg_cls(vocab_size=500, dim=64, n_layers=2, n_heads=4, hidden_dim=128,
+                      max_position_embeddings=66, pad_token_id=1)
+    else:
+        cfg = cfg_cls(vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=128, max_position_embeddings=66, type_vocab_size=1, pad_token_id=1)
     model = cls(cfg).eval()
     d = os.path.join(out, name)
     model.save_pretrained(d, safe_serialization=True)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// BERT (Hugging Face BertModel) as a torch::nn::Module whose parameter names are the
+// BERT (Hugging Face BertModel), and RoBERTa / XLM-RoBERTa (the same network; positions count
+// from padding_idx + 1 over non-pad tokens), as a torch::nn::Module whose parameter names are the
 // checkpoint's (embeddings.word_embeddings.weight, encoder.layer.N.attention.self.query.weight,
 // ..., pooler.dense.*), so model.safetensors loads and saves by name. Same math as
 // transformers' eager BertModel: exact erf GELU, LayerNorm eps from config.json, and the padding
@@ -45,6 +46,10 @@ struct bert_config {
   double layer_norm_eps = 1e-12;
   std::int64_t pad_token_id = 0;
   std::string position_embedding_type = "absolute";
+  std::string model_type = "bert";  // "roberta", "xlm-roberta", "camembert": RoBERTa positions
+
+  /// RoBERTa-style position ids: padding_idx + 1 + index among non-pad tokens, pad -> padding_idx.
+  [[nodiscard]] bool roberta_positions() const { return model_type != "bert"; }
 
   bool operator==(const bert_config&) const = default;
 
@@ -67,6 +72,7 @@ struct bert_config {
     d("layer_norm_eps", c.layer_norm_eps);
     i("pad_token_id", c.pad_token_id);
     if (auto s = f.get_string("position_embedding_type")) c.position_embedding_type = *s;
+    if (auto s = f.get_string("model_type")) c.model_type = *s;
     c.validate(f.path());
     return c;
   }
@@ -83,6 +89,9 @@ struct bert_config {
     if (intermediate_size <= 0) throw bad("intermediate_size", "must be positive");
     if (max_position_embeddings <= 0) throw bad("max_position_embeddings", "must be positive");
     if (type_vocab_size <= 0) throw bad("type_vocab_size", "must be positive");
+    if (model_type != "bert" && model_type != "roberta" && model_type != "xlm-roberta" &&
+        model_type != "camembert")
+      throw bad("model_type", "'" + model_type + "' is not a BERT/RoBERTa model");
     if (position_embedding_type != "absolute")
       throw bad("position_embedding_type", "'" + position_embedding_type + "' is not supported (only \"absolute\")");
     if (hidden_act != "gelu" && hidden_act != "gelu_new" && hidden_act != "gelu_pytorch_tanh" &&
@@ -93,7 +102,10 @@ struct bert_config {
   /// config.json as transformers writes it (sorted keys, indent 2, trailing newline).
   [[nodiscard]] std::string to_json() const {
     json::value v = json::value::make_object();
-    v.set("architectures", json::value::array{"BertModel"})
+    const bool xlmr = model_type == "xlm-roberta";
+    const char* arch = model_type == "bert" ? "BertModel" : xlmr ? "XLMRobertaModel"
+                       : model_type == "camembert" ? "CamembertModel" : "RobertaModel";
+    v.set("architectures", json::value::array{arch})
         .set("attention_probs_dropout_prob", attention_probs_dropout_prob)
         .set("classifier_dropout", nullptr)
         .set("hidden_act", hidden_act)
@@ -103,7 +115,7 @@ struct bert_config {
         .set("intermediate_size", intermediate_size)
         .set("layer_norm_eps", layer_norm_eps)
         .set("max_position_embeddings", max_position_embeddings)
-        .set("model_type", "bert")
+        .set("model_type", model_type)
         .set("num_attention_heads", num_attention_heads)
         .set("num_hidden_layers", num_hidden_layers)
         .set("pad_token_id", pad_token_id)
@@ -128,20 +140,29 @@ inline at::Tensor activation(const std::string& name, const at::Tensor& x) {
   throw model_error("unsupported activation '" + name + "'");
 }
 
+/// torch.finfo(dtype).min
+inline double lowest_of(at::ScalarType dtype) {
+  if (dtype == at::kHalf) return -65504.0;
+  if (dtype == at::kBFloat16) return -3.3895313892515355e38;
+  if (dtype == at::kDouble) return std::numeric_limits<double>::lowest();
+  return std::numeric_limits<float>::lowest();
+}
+
 /// The additive attention mask [batch, 1, 1, seq]: 0 where attended, finfo(dtype).min elsewhere.
 inline at::Tensor additive_mask(const at::Tensor& attention_mask, at::ScalarType dtype) {
-  double lowest = std::numeric_limits<float>::lowest();
-  if (dtype == at::kHalf) lowest = -65504.0;
-  else if (dtype == at::kBFloat16) lowest = -3.3895313892515355e38;
-  else if (dtype == at::kDouble) lowest = std::numeric_limits<double>::lowest();
   auto m = attention_mask.unsqueeze(1).unsqueeze(2).to(dtype);
-  return (1.0 - m) * lowest;
+  return (1.0 - m) * lowest_of(dtype);
 }
 
 /// softmax(q kᵀ / √d + mask) v. libtorch ≥ 2 has the fused kernels (flash / memory-efficient
 /// on CUDA); 1.13's private _scaled_dot_product_attention is not used, the math path is.
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const at::Tensor& mask, double dropout_p, bool training) {
+                            const at::Tensor& additive, double dropout_p, bool training) {
+  // Under autocast q is bf16/fp16 while the mask was built in fp32: re-express it in q's type
+  // (clamped, so fp16 gets -65504 rather than -inf).
+  const auto mask = additive.scalar_type() == q.scalar_type()
+                        ? additive
+                        : additive.clamp_min(lowest_of(q.scalar_type())).to(q.scalar_type());
 #if TORCH_VERSION_MAJOR >= 2
   return at::scaled_dot_product_attention(q, k, v, mask, training ? dropout_p : 0.0);
 #else
@@ -167,11 +188,17 @@ class bert_embeddings : public torch::nn::Module {
             c.type_vocab_size, c.hidden_size))),
         LayerNorm(register_module("LayerNorm", torch::nn::LayerNorm(
             torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)))),
-        dropout_p_(c.hidden_dropout_prob) {}
+        dropout_p_(c.hidden_dropout_prob), roberta_positions_(c.roberta_positions()), pad_(c.pad_token_id) {}
 
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids) {
     const auto seq = input_ids.size(1);
-    auto positions = at::arange(seq, input_ids.options().dtype(at::kLong)).unsqueeze(0);
+    at::Tensor positions;
+    if (roberta_positions_) {
+      auto not_pad = input_ids.ne(pad_).to(at::kLong);
+      positions = not_pad.cumsum(1) * not_pad + pad_;
+    } else {
+      positions = at::arange(seq, input_ids.options().dtype(at::kLong)).unsqueeze(0);
+    }
     auto types = token_type_ids.defined() ? token_type_ids : at::zeros_like(input_ids);
     auto x = word_embeddings->forward(input_ids) + token_type_embeddings->forward(types);
     x = x + position_embeddings->forward(positions);
@@ -184,6 +211,8 @@ class bert_embeddings : public torch::nn::Module {
 
  private:
   double dropout_p_;
+  bool roberta_positions_;
+  std::int64_t pad_;
 };
 
 class bert_self_attention : public torch::nn::Module {
@@ -300,7 +329,8 @@ class bert_model : public encoder {
     detail::json_file cfg(detail::join_path(dir, "config.json"));
     auto c = bert_config::from_json(cfg);
     auto r = safetensors::reader::open(weights_path(dir));
-    const bool has_pooler = r.find("pooler.dense.weight") || r.find("bert.pooler.dense.weight");
+    const bool has_pooler = r.find("pooler.dense.weight") || r.find("bert.pooler.dense.weight") ||
+                            r.find("roberta.pooler.dense.weight");
     auto m = std::make_shared<bert_model>(c, has_pooler);
     m->load_weights(r);
     m->raw_config_ = cfg.text();
@@ -358,8 +388,10 @@ class bert_model : public encoder {
 
   void load_weights(const safetensors::reader& r) override {
     safetensors::load_options o;
-    if (!r.find("embeddings.word_embeddings.weight") && r.find("bert.embeddings.word_embeddings.weight"))
-      o.prefix = "bert.";  // a task checkpoint (BertForMaskedLM, ...): its base model
+    if (!r.find("embeddings.word_embeddings.weight")) {  // a task checkpoint: its base model
+      for (const char* p : {"bert.", "roberta."})
+        if (r.find(std::string(p) + "embeddings.word_embeddings.weight")) o.prefix = p;
+    }
     safetensors::load_into(*this, r, o);
   }
 
@@ -367,7 +399,7 @@ class bert_model : public encoder {
   [[nodiscard]] std::int64_t max_position_embeddings() const override {
     return config_.max_position_embeddings;
   }
-  [[nodiscard]] std::string model_type() const override { return "bert"; }
+  [[nodiscard]] std::string model_type() const override { return config_.model_type; }
   [[nodiscard]] std::string config_json() const override {
     if (!raw_config_.empty() && config_ == loaded_config_) return raw_config_;
     return config_.to_json();
@@ -384,14 +416,5 @@ class bert_model : public encoder {
   std::string raw_config_;
   std::vector<std::shared_ptr<bert_layer>> layer_ptrs_;
 };
-
-/// The encoder for a HF folder, chosen by config.json's model_type.
-[[nodiscard]] inline std::shared_ptr<encoder> load_encoder(const std::string& dir) {
-  detail::json_file cfg(detail::join_path(dir, "config.json"));
-  const auto type = cfg.get_string("model_type").value_or("");
-  if (type == "bert") return bert_model::load(dir);
-  throw model_error(input_error::format(cfg.path(), 0, "model_type",
-                                        "'" + type + "' is not supported (supported: bert)"));
-}
 
 }  // namespace sbert::models

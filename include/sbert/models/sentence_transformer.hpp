@@ -79,8 +79,10 @@ class sentence_transformer : public torch::nn::Module {
   }
 
   /// Loads a sentence-transformers folder (any version from 3.0, legacy or 5.4+ module
-  /// names), or a plain HF model folder (Transformer + mean pooling).
-  [[nodiscard]] static std::shared_ptr<sentence_transformer> load(const std::string& dir) {
+  /// names), or a plain HF model folder (Transformer + mean pooling), onto `device` (default:
+  /// CUDA when available, else CPU, as Python does).
+  [[nodiscard]] static std::shared_ptr<sentence_transformer> load(
+      const std::string& dir, std::optional<c10::Device> device = std::nullopt) {
     namespace fs = std::filesystem;
     if (!fs::is_directory(dir)) throw model_error(dir + ": not a model folder");
     const auto modules_path = detail::join_path(dir, "modules.json");
@@ -124,6 +126,7 @@ class sentence_transformer : public torch::nn::Module {
     m->check_dimensions(dir);
     const auto cfg_path = detail::join_path(dir, "config_sentence_transformers.json");
     if (fs::exists(cfg_path)) m->read_config(cfg_path);
+    m->to(device.value_or(default_device()));
     return m;
   }
 

@@ -23,18 +23,29 @@
 #include <sbert/models/bert.hpp>
 #include <sbert/models/detail/json_config.hpp>
 #include <sbert/models/encoder.hpp>
+#include <sbert/models/load_encoder.hpp>
 #include <sbert/models/module.hpp>
+#include <sbert/models/tokenizers/sentencepiece.hpp>
 #include <sbert/models/tokenizers/tokenizer.hpp>
 #include <sbert/models/tokenizers/wordpiece.hpp>
 
 namespace sbert::models {
 
-/// The tokenizer of a HF model folder (WordPiece: tokenizer.json or vocab.txt).
+/// The tokenizer of a HF model folder: SentencePiece (a .model file, or a tokenizer.json with a
+/// Unigram model: XLM-RoBERTa) or WordPiece (tokenizer.json or vocab.txt: BERT).
 [[nodiscard]] inline std::shared_ptr<const tokenizer> load_tokenizer(const std::string& dir) {
   namespace fs = std::filesystem;
-  if (fs::exists(fs::path(dir) / "tokenizer.json") || fs::exists(fs::path(dir) / "vocab.txt"))
+  const fs::path d(dir);
+  bool spm = fs::exists(d / "sentencepiece.bpe.model") || fs::exists(d / "spiece.model") ||
+             fs::exists(d / "tokenizer.model");
+  if (!spm && fs::exists(d / "tokenizer.json"))
+    spm = detail::read_text_file((d / "tokenizer.json").string()).find("\"Unigram\"") != std::string::npos;
+  if (spm) return std::make_shared<sentencepiece_tokenizer>(sentencepiece_tokenizer::load(dir));
+  if (fs::exists(d / "tokenizer.json") || fs::exists(d / "vocab.txt"))
     return std::make_shared<wordpiece_tokenizer>(load_wordpiece(dir));
-  throw model_error(dir + ": no tokenizer files (tokenizer.json or vocab.txt)");
+  if (fs::exists(d / "merges.txt"))
+    throw model_error(dir + ": byte-level BPE tokenizers (RoBERTa, GPT-2: vocab.json + merges.txt) are not supported");
+  throw model_error(dir + ": no tokenizer files (tokenizer.json, vocab.txt or a SentencePiece .model)");
 }
 
 namespace detail {

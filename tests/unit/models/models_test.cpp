@@ -442,3 +442,97 @@ TEST_CASE("models: a 5.4+ style folder (new module paths, pooling_mode key) load
   CHECK(max_abs_diff(m->encode(ref().sentences(), {.batch_size = 40}), ref().embeddings("max", true)) < 1e-6);
   fs::remove_all(dir);
 }
+
+TEST_CASE("models: RoBERTa/XLM-R positions skip padding, so left padding changes nothing") {
+  at::manual_seed(3);
+  bert_config c;
+  c.model_type = "xlm-roberta";
+  c.vocab_size = 1001;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 514;
+  c.type_vocab_size = 1;
+  c.pad_token_id = 1;
+  c.layer_norm_eps = 1e-5;
+  auto r = std::make_shared<bert_model>(c);
+  r->eval();
+  at::NoGradGuard ng;
+  auto ids = at::tensor(std::vector<std::int64_t>{0, 57, 311, 9, 2}).unsqueeze(0);
+  auto alone = r->forward(ids, at::ones_like(ids), {});
+  // The same sentence left-padded by three <pad> (id 1): positions 2..6 as without padding.
+  auto left = at::cat({at::full({1, 3}, 1, at::kLong), ids}, 1);
+  auto mask = left.ne(1).to(at::kLong);
+  auto padded = r->forward(left, mask, {});
+  CHECK(max_abs_diff(padded[0].narrow(0, 3, 5), alone[0]) < 1e-5);
+  // A BERT with the same weights counts positions from 0 and so differs under left padding.
+  auto b = std::make_shared<bert_model>([&] { auto x = c; x.model_type = "bert"; return x; }());
+  for (auto& p : b->named_parameters()) p.value().copy_(r->named_parameters()[p.key()]);
+  b->eval();
+  CHECK(max_abs_diff(b->forward(left, mask, {})[0].narrow(0, 3, 5), alone[0]) > 1e-3);
+  CHECK(c.to_json().find("\"XLMRobertaModel\"") != std::string::npos);
+}
+
+TEST_CASE("models: an XLM-R model with a SentencePiece tokenizer saves and loads") {
+  const auto spm_dir = sbert::test::shared_dir() + "/models/sentencepiece-botchan-unigram1000";
+  auto tok = std::make_shared<sentencepiece_tokenizer>(
+      sentencepiece_tokenizer::from_model_file(spm_dir + "/botchan_unigram_1000.model"));
+  at::manual_seed(4);
+  bert_config c;
+  c.model_type = "xlm-roberta";
+  c.vocab_size = static_cast<std::int64_t>(tok->vocab_size());
+  c.hidden_size = 32;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  c.max_position_embeddings = 130;
+  c.type_vocab_size = 1;
+  c.pad_token_id = tok->pad_id();
+  auto m = sentence_transformer::from_parts(std::make_shared<transformer>(
+      std::make_shared<bert_model>(c), tok, transformer_options{.max_seq_length = 128}));
+  const auto dir = temp_dir("xlmr");
+  m->save(dir);
+  auto back = sentence_transformer::load(dir);
+  CHECK(back->first_transformer().auto_model->model_type() == "xlm-roberta");
+  CHECK(dynamic_cast<const sentencepiece_tokenizer*>(back->first_transformer().get_tokenizer().get()) != nullptr);
+  const std::vector<std::string> s = {"I am a cat.", "The quick brown fox jumps over the lazy dog, twice."};
+  CHECK(at::equal(back->encode(s), m->encode(s)));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through config.json") {
+  at::manual_seed(5);
+  distilbert_config c;
+  c.dim = 32;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.hidden_dim = 64;
+  auto d = std::make_shared<distilbert_model>(c);
+  const auto names = d->named_parameters();
+  CHECK(names.contains("transformer.layer.1.attention.q_lin.weight"));
+  CHECK(names.contains("transformer.layer.0.sa_layer_norm.bias"));
+  CHECK(names.contains("transformer.layer.0.ffn.lin2.weight"));
+  CHECK(names.contains("embeddings.position_embeddings.weight"));
+  auto m = sentence_transformer::from_parts(std::make_shared<transformer>(
+      d, load_tokenizer(sbert::test::reference_dir() + "/tiny-bert-st"), transformer_options{.max_seq_length = 64}));
+  const auto dir = temp_dir("distil");
+  m->save(dir);
+  CHECK(read_file(dir + "/config.json").find("\"model_type\": \"distilbert\"") != std::string::npos);
+  auto back = sentence_transformer::load(dir);
+  CHECK(back->first_transformer().auto_model->model_type() == "distilbert");
+  const auto s = ref().sentences();
+  auto e = m->encode(s);
+  CHECK((e.sizes() == std::vector<std::int64_t>{40, 32}));
+  CHECK(at::equal(back->encode(s), e));
+  // Padding does not leak into the attended positions.
+  at::NoGradGuard ng;
+  d->eval();
+  auto ids = at::randint(1000, 2000, {2, 7});
+  auto mask = at::ones({2, 7}, at::kLong);
+  mask[1].narrow(0, 4, 3).zero_();
+  auto h = d->forward(ids, mask, {});
+  auto h1 = d->forward(ids[1].narrow(0, 0, 4).unsqueeze(0), at::ones({1, 4}, at::kLong), {});
+  CHECK(max_abs_diff(h[1].narrow(0, 0, 4), h1[0]) < 1e-5);
+  fs::remove_all(dir);
+}
