@@ -472,3 +472,56 @@ TEST_CASE("information retrieval: chunk size does not change the result", "[eval
   sbert::information_retrieval_evaluator ev(queries, id_texts(ir["inputs"]["corpus"]), rel, {.name = "scifact-mini"});
   CHECK(ev.query_count() == 8);
 }
+
+TEST_CASE("dataset forms of IR, reranking (negatives list) and paraphrase mining match the reference", "[evaluation]") {
+  // IR from (query, relevant document) rows, the other documents as distractors.
+  const auto ir = entry_of("InformationRetrievalEvaluator/default");
+  std::vector<std::string> q, d, extra;
+  for (auto [qid, docs] : ir["inputs"]["relevant_docs"].get_object())
+    for (auto doc : docs.get_array()) {
+      q.push_back(str(ir["inputs"]["queries"][qid]));
+      d.push_back(str(ir["inputs"]["corpus"][str(doc)]));
+    }
+  for (auto [cid, text] : ir["inputs"]["corpus"].get_object()) extra.push_back(str(text));
+  using pairs = sbert::schema<s1, s2>;
+  sbert::information_retrieval_evaluator irev(sbert::dataset<pairs>::from_columns(q, d), {.name = "scifact-mini"}, extra);
+  CHECK(irev.query_count() == 8);
+  CHECK(irev.corpus_size() == 30);  // distractors that repeat a relevant document are not added twice
+  compare("InformationRetrievalEvaluator", irev(tiny()), ir["metrics"], &ir);
+
+  // Reranking from (query, positive, negatives list) rows.
+  const auto rr = entry_of("RerankingEvaluator/at_k_3_unbatched");
+  std::vector<std::string> rq, rp;
+  std::vector<std::vector<std::string>> rn;
+  for (auto s : rr["inputs"]["samples"].get_array())
+    for (const auto& pos : strings(s["positive"])) {
+      rq.push_back(str(s["query"]));
+      rp.push_back(pos);
+      rn.push_back(strings(s["negative"]));
+    }
+  using with_list = sbert::schema<sbert::columns::anchor, sbert::columns::positive, sbert::columns::negatives>;
+  sbert::reranking_evaluator rev(sbert::dataset<with_list>::from_columns(rq, rp, rn),
+                                 {.at_k = 3, .name = "rerank3", .use_batched_encoding = false});
+  compare("RerankingEvaluator", rev(tiny()), rr["metrics"]);
+
+  // Paraphrase mining from labelled pairs: consecutive sentences of the map are the MSR rows.
+  const auto pm = entry_of("ParaphraseMiningEvaluator/default");
+  const auto sentences = id_texts(pm["inputs"]["sentences_map"]);
+  std::set<std::pair<std::string, std::string>> dup;
+  for (auto p : pm["inputs"]["duplicates_list"].get_array()) dup.emplace(str(p.at(0)), str(p.at(1)));
+  std::vector<std::string> a, b;
+  std::vector<std::int64_t> y;
+  for (std::size_t i = 0; i + 1 < sentences.size(); i += 2) {
+    a.push_back(sentences[i].second);
+    b.push_back(sentences[i + 1].second);
+    y.push_back(dup.count({sentences[i].first, sentences[i + 1].first}) ? 1 : 0);
+  }
+  sbert::paraphrase_mining_evaluator pev(sbert::dataset<pair_class>::from_columns(a, b, y), {.name = "mrpc-mining"});
+  CHECK(pev.duplicate_count() == 11);
+  compare("ParaphraseMiningEvaluator", pev(tiny()), pm["metrics"]);
+
+  // Transitive closure: a-b and b-c make a-c a duplicate too.
+  sbert::paraphrase_mining_evaluator closed({{"a", "x"}, {"b", "y"}, {"c", "z"}, {"d", "w"}}, {{"a", "b"}, {"b", "c"}},
+                                            {.add_transitive_closure = true});
+  CHECK(closed.duplicate_count() == 3);
+}
