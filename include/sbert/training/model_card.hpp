@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include <sbert/data/dataset.hpp>
 #include <sbert/error.hpp>
 #include <sbert/io/json_writer.hpp>
 #include <sbert/training/arguments.hpp>
@@ -425,6 +426,60 @@ using token_counter = std::function<std::size_t(const std::string&)>;
             {"mean", std::string(mean) + " elements"},
             {"max", std::to_string(*distinct.rbegin()) + " elements"}};
   return s;
+}
+
+namespace card_detail {
+/// str(list) as Python prints a list cell, cut after 5 elements as the card cuts it.
+template <class T, class F>
+std::string python_list(const std::vector<T>& v, F&& item) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size() && i < 5; ++i) out += (i ? ", " : "") + item(v[i]);
+  return out + (v.size() > 5 ? ", ...]" : "]");
+}
+}  // namespace card_detail
+
+/// A data set as the card describes it: size, columns, per-column statistics over the first
+/// 1000 rows and the first 3 rows as text (floats as Python prints a float32 read back as a
+/// double, e.g. 0.7599999904632568). `tokens` counts a text's tokens (see token_counter);
+/// without it, text statistics are in characters. `loss` names the loss_info used on it.
+template <class S>
+[[nodiscard]] dataset_info describe_dataset(std::string name, const dataset<S>& ds, const token_counter& tokens = {},
+                                            std::string loss = {}) {
+  dataset_info info;
+  info.name = std::move(name);
+  info.size = ds.size();
+  info.loss = std::move(loss);
+  const std::size_t n = std::min<std::size_t>(ds.size(), 1000), shown = std::min<std::size_t>(ds.size(), 3);
+  info.samples.assign(shown, {});
+  auto py_float = [](float f) { return json::python_float(static_cast<double>(f)); };
+  auto one = [&]<class C>() {
+    info.columns.emplace_back(C::name);
+    const auto& col = ds.template column<C>();
+    if constexpr (C::kind == column_kind::text) {
+      info.stats.push_back(string_column_stats(std::vector<std::string>(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(n)), tokens));
+      for (std::size_t r = 0; r < shown; ++r) info.samples[r].push_back(col[r]);
+    } else if constexpr (C::kind == column_kind::score) {
+      info.stats.push_back(float_column_stats(std::vector<double>(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(n))));
+      for (std::size_t r = 0; r < shown; ++r) info.samples[r].push_back(py_float(col[r]));
+    } else if constexpr (C::kind == column_kind::class_label) {
+      info.stats.push_back(int_column_stats(std::vector<std::int64_t>(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(n))));
+      for (std::size_t r = 0; r < shown; ++r) info.samples[r].push_back(std::to_string(col[r]));
+    } else {  // text lists and vectors: lists, described by their lengths
+      std::vector<std::size_t> lengths;
+      for (std::size_t r = 0; r < n; ++r) lengths.push_back(col[r].size());
+      info.stats.push_back(list_column_stats(lengths));
+      for (std::size_t r = 0; r < shown; ++r) {
+        if constexpr (C::kind == column_kind::text_list)
+          info.samples[r].push_back(card_detail::python_list(col[r], [](const std::string& t) { return card_detail::python_repr(t); }));
+        else
+          info.samples[r].push_back(card_detail::python_list(col[r], py_float));
+      }
+    }
+  };
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (one.template operator()<std::tuple_element_t<I, typename S::columns>>(), ...);
+  }(std::make_index_sequence<S::column_count>{});
+  return info;
 }
 
 /// training_args as the card's hyperparameter list: transformers' names and their order, as

@@ -347,3 +347,56 @@ TEST_CASE("write a sample card for the Python cross-check", "[model_card][card_f
   sbert::write_model_card(out, d);
   CHECK(fs::exists(fs::path(out) / "README.md"));
 }
+
+namespace {
+struct q : sbert::text_column<"query"> {};
+struct negs : sbert::text_list_column<"negatives"> {};
+struct lbl : sbert::class_column<"label"> {};
+struct scr : sbert::score_column<"score"> {};
+struct emb : sbert::vector_column<"teacher"> {};
+}  // namespace
+
+TEST_CASE("describe_dataset: columns, statistics and samples from a typed data set", "[model_card]") {
+  using S1 = sbert::schema<q, negs>;
+  auto d1 = sbert::dataset<S1>::from_columns(std::vector<std::string>{"what is it", "why", "how so", "who"},
+                                             std::vector<std::vector<std::string>>{{"a", "b"}, {"c", "d", "e", "f", "g", "h"}, {"it's"}, {}});
+  const auto i1 = sbert::describe_dataset("mine", d1, {}, "MultipleNegativesRankingLoss");
+  CHECK(i1.name == "mine");
+  CHECK(i1.size == 4);
+  CHECK(i1.columns == std::vector<std::string>{"query", "negatives"});
+  REQUIRE(i1.stats.size() == 2);
+  CHECK(i1.stats[0].data[0].second == "3 characters");
+  CHECK(i1.stats[0].data[1].second == "5.5 characters");  // (10 + 3 + 6 + 3) / 4
+  CHECK(i1.stats[1].dtype == "list");
+  CHECK(i1.stats[1].data[1].second == "2.25 elements");  // distinct lengths 0, 1, 2, 6
+  REQUIRE(i1.samples.size() == 3);
+  CHECK(i1.samples[0] == std::vector<std::string>{"what is it", "['a', 'b']"});
+  CHECK(i1.samples[1][1] == "['c', 'd', 'e', 'f', 'g', ...]");
+  CHECK(i1.samples[2][1] == "[\"it's\"]");
+
+  // a schema has at most one label: one data set per label kind
+  auto tok = [](const std::string& s) { return s.size() + 2; };
+  auto d2 = sbert::dataset<sbert::schema<q, lbl>>::from_columns(std::vector<std::string>{"x", "yy"}, std::vector<std::int64_t>{1, 0});
+  const auto i2 = sbert::describe_dataset("d2", d2, tok);
+  CHECK(i2.stats[0].data[2].second == "4 tokens");
+  CHECK(i2.stats[1].data == std::vector<std::pair<std::string, std::string>>{{"0", "~50.00%"}, {"1", "~50.00%"}});
+  CHECK(i2.samples[0] == std::vector<std::string>{"x", "1"});
+  auto d3 = sbert::dataset<sbert::schema<q, scr>>::from_columns(std::vector<std::string>{"x", "yy"}, std::vector<float>{0.76f, 0.5f});
+  const auto i3 = sbert::describe_dataset("d3", d3);
+  CHECK(i3.stats[1].data[0].second == "0.5");
+  CHECK(i3.stats[1].data[2].second == "0.76");
+  CHECK(i3.samples[0][1] == "0.7599999904632568");  // a float32 as Python's float prints it
+  auto d4 = sbert::dataset<sbert::schema<q, emb>>::from_columns(std::vector<std::string>{"x", "yy"},
+                                                                 std::vector<std::vector<float>>{{0.5f, 1.f}, {2.f, 0.25f}});
+  const auto i4 = sbert::describe_dataset("d4", d4);
+  CHECK(i4.stats[1].data[0].second == "2 elements");
+  CHECK(i4.samples[0][1] == "[0.5, 1.0]");
+  // and the card renders it
+  sbert::model_card_data card;
+  card.train_datasets = {i1, i3};
+  const auto text = sbert::render_model_card(card);
+  CHECK(text.find("* Columns: <code>query</code> and <code>negatives</code>\n") != std::string::npos);
+  CHECK(text.find("<code>['c', 'd', 'e', 'f', 'g', ...]</code>") != std::string::npos);
+  CHECK(text.find("<code>0.7599999904632568</code>") != std::string::npos);
+  CHECK(text.find("- dataset_size:6\n") != std::string::npos);
+}
