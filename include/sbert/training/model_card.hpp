@@ -856,18 +856,61 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
   // ---- Evaluation ----
   if (!d.evaluations.empty()) {
     o += "\n## Evaluation\n\n### Metrics\n";
+    // Evaluators of one class with the same metrics and config but other data sets share one
+    // table with a column per data set, as the Python card groups them.
+    struct group {
+      const evaluation_info* first;
+      std::vector<std::string> names;  // data set columns (empty name: the single "Value" column)
+      std::string config;
+      std::vector<std::string> metric_cells;            // "name" or "**name**" for the primary
+      std::vector<std::vector<std::string>> values;     // [metric][data set]
+    };
+    std::vector<group> groups;
     for (const auto& e : d.evaluations) {
       const auto [metrics, pm] = unprefixed(e);
+      group g{&e, {e.name}, e.config.empty() ? "" : config_json(e.config), {}, {}};
+      for (const auto& [k, v] : metrics) {
+        const bool p = k == pm;
+        g.metric_cells.push_back(p ? "**" + k + "**" : k);
+        g.values.push_back({p ? "**" + round_repr(v, 4) + "**" : round_repr(v, 4)});
+      }
+      auto same = [&](const group& o2) {
+        if (o2.first->class_name != e.class_name || o2.config != g.config) return false;
+        if (std::find(o2.names.begin(), o2.names.end(), e.name) != o2.names.end()) return false;
+        return std::set<std::string>(o2.metric_cells.begin(), o2.metric_cells.end()) ==
+               std::set<std::string>(g.metric_cells.begin(), g.metric_cells.end());
+      };
+      auto it = std::find_if(groups.begin(), groups.end(), same);
+      if (it == groups.end()) {
+        groups.push_back(std::move(g));
+        continue;
+      }
+      it->names.push_back(e.name);
+      for (std::size_t m = 0; m < it->metric_cells.size(); ++m) {
+        const auto at = std::find(g.metric_cells.begin(), g.metric_cells.end(), it->metric_cells[m]) - g.metric_cells.begin();
+        it->values[m].push_back(g.values[static_cast<std::size_t>(at)][0]);
+      }
+    }
+    for (const auto& g : groups) {
+      const auto& e = *g.first;
       o += "\n#### " + e.description + "\n";
-      if (!e.name.empty()) o += "\n* Dataset: `" + e.name + "`";
+      if (g.names.size() == 1 && !g.names[0].empty()) o += "\n* Dataset: `" + g.names[0] + "`";
+      else if (g.names.size() > 1) {
+        std::vector<std::string> quoted;
+        for (const auto& n : g.names) quoted.push_back("`" + n + "`");
+        o += "\n* Datasets: " + join_and(quoted);
+      }
       o += "\n* Evaluated with [<code>" + e.class_name +
            "</code>](https://sbert.net/docs/package_reference/sentence_transformer/evaluation.html#sentence_transformers.evaluation." +
            e.class_name + ")";
-      if (!e.config.empty()) o += " with these parameters:\n" + indent("```json\n" + config_json(e.config) + "\n```", "  ");
+      if (!g.config.empty()) o += " with these parameters:\n" + indent("```json\n" + g.config + "\n```", "  ");
       std::vector<table_row> rows;
-      for (const auto& [k, v] : metrics) {
-        const bool p = k == pm;
-        rows.push_back({{"Metric", p ? "**" + k + "**" : k}, {"Value", p ? "**" + round_repr(v, 4) + "**" : round_repr(v, 4)}});
+      for (std::size_t m = 0; m < g.metric_cells.size(); ++m) {
+        table_row row{{"Metric", g.metric_cells[m]}};
+        if (g.names.size() == 1) row.emplace_back("Value", g.values[m][0]);
+        else
+          for (std::size_t k = 0; k < g.names.size(); ++k) row.emplace_back(g.names[k], g.values[m][k]);
+        rows.push_back(std::move(row));
       }
       std::string table = left_aligned(markdown_table(rows));
       if (!table.empty() && table.back() == '\n') table.pop_back();  // the template's {%- endfor %}

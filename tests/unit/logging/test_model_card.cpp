@@ -400,3 +400,28 @@ TEST_CASE("describe_dataset: columns, statistics and samples from a typed data s
   CHECK(text.find("<code>0.7599999904632568</code>") != std::string::npos);
   CHECK(text.find("- dataset_size:6\n") != std::string::npos);
 }
+
+TEST_CASE("evaluators of one class on several data sets share a table", "[model_card]") {
+  auto d = sample_card();
+  auto test = d.evaluations[0];
+  test.name = "sts-test";
+  test.primary_metric = "sts-test_spearman_cosine";
+  test.metrics = {{"sts-test_pearson_cosine", 0.81}, {"sts-test_spearman_cosine", 0.82}};
+  auto other = d.evaluations[0];  // another class: its own table
+  other.class_name = "TripletEvaluator";
+  other.description = "Triplet";
+  other.name = "nli-dev";
+  other.primary_metric = "cosine_accuracy";
+  other.metrics = {{"nli-dev_cosine_accuracy", 0.9}};
+  d.evaluations.push_back(test);
+  d.evaluations.push_back(other);
+  const auto card = sbert::render_model_card(d);
+  CHECK(card.find("#### Semantic Similarity\n\n* Datasets: `sts-dev` and `sts-test`\n* Evaluated with") != std::string::npos);
+  CHECK(card.find("| Metric              | sts-dev    | sts-test |\n|:--------------------|:-----------|:---------|\n"
+                  "| pearson_cosine      | 0.8712     | 0.81     |\n| **spearman_cosine** | **0.8765** | **0.82** |\n") != std::string::npos);
+  CHECK(card.find("#### Triplet\n\n* Dataset: `nli-dev`\n") != std::string::npos);
+  CHECK(card.find("| **cosine_accuracy** | **0.9** |") != std::string::npos);
+  CHECK(count(card, "#### Semantic Similarity") == 1);
+  // model-index keeps one result per evaluator
+  CHECK(count(card, "  - task:\n") == 3);
+}
