@@ -114,6 +114,12 @@ class adaptive_layer_loss {
             {"kl_div_weight", detail::json_number(opts_.kl_div_weight)},
             {"kl_temperature", detail::json_number(opts_.kl_temperature)}};
   }
+  /// Moves the base loss's own weights (the trainer calls it with the model's device).
+  void to(const at::Device& d)
+    requires requires(Base& b, const at::Device& dev) { b.to(dev); }
+  {
+    base_.to(d);
+  }
   [[nodiscard]] const Base& base() const { return base_; }
 
  private:

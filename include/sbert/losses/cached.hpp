@@ -105,6 +105,12 @@ class grad_cache_loss {
     c.emplace_back("mini_batch_size", std::to_string(opts_.mini_batch_size));
     return c;
   }
+  /// Moves the core loss's own weights (the trainer calls it with the model's device).
+  void to(const at::Device& d)
+    requires requires(Core& b, const at::Device& dev) { b.to(dev); }
+  {
+    core_.to(d);
+  }
   [[nodiscard]] const Core& core() const { return core_; }
 
  private:
@@ -121,9 +127,9 @@ using cached_multiple_negatives_symmetric_ranking_loss = grad_cache_loss<multipl
 class cached_gist_embed_loss : public grad_cache_loss<detail::gist_core> {
  public:
   cached_gist_embed_loss(std::shared_ptr<models::sentence_transformer> guide, gist_options o = {}, std::int64_t mini_batch_size = 32)
-      : grad_cache_loss(detail::gist_core(guide_model(std::move(guide)), o), {mini_batch_size}) {}
+      : grad_cache_loss(detail::gist_core(guide_model(std::move(guide)), o, mini_batch_size), {mini_batch_size}) {}
   cached_gist_embed_loss(guide_embedder guide, gist_options o = {}, std::int64_t mini_batch_size = 32)
-      : grad_cache_loss(detail::gist_core(std::move(guide), o), {mini_batch_size}) {}
+      : grad_cache_loss(detail::gist_core(std::move(guide), o, mini_batch_size), {mini_batch_size}) {}
 };
 
 }  // namespace sbert

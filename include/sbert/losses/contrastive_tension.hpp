@@ -84,6 +84,8 @@ class contrastive_tension_loss_in_batch_negatives {
     return out;
   }
   at::Tensor& logit_scale() { return logit_scale_; }
+  /// Moves the learnable scale; model1 is moved by its owner (model1->to(device)).
+  void to(const at::Device& d) { logit_scale_ = logit_scale_.detach().to(d).set_requires_grad(true); }
   [[nodiscard]] config_entries config() const {
     return {{"scale", detail::json_number(opts_.scale)},
             {"similarity_fct", "\"" + std::string(similarity_fct_name(opts_.similarity)) + "\""}};

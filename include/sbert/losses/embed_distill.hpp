@@ -96,6 +96,11 @@ class embed_distill_loss {
   }
   at::Tensor& weight() { return weight_; }
   at::Tensor& bias() { return bias_; }
+  void to(const at::Device& d) {
+    if (!weight_.defined()) return;
+    weight_ = weight_.detach().to(d).set_requires_grad(true);
+    bias_ = bias_.detach().to(d).set_requires_grad(true);
+  }
   [[nodiscard]] config_entries config() const {
     const char* m = opts_.distance == metric::cosine ? "\"cosine\"" : opts_.distance == metric::l2 ? "\"l2\"" : "\"mse\"";
     return {{"distance_metric", m},

@@ -2,6 +2,7 @@
 // GISTEmbedLoss: in-batch negatives with a guide model that masks out likely false negatives.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -85,15 +86,32 @@ inline at::Tensor gist_loss_from(std::span<const at::Tensor> e, std::span<const 
   return at::cross_entropy_loss(scores, at::arange(b, scores.options().dtype(at::kLong)));
 }
 
+/// The guide's embeddings of every column; with `chunk` > 0 in mini-batches of that many rows
+/// (the cached loss keeps the guide's memory flat too).
 inline std::vector<at::Tensor> guide_embeddings(const guide_embedder& guide, std::span<models::features> f, std::int64_t dim_hint,
-                                                const c10::Device& dev) {
+                                                const c10::Device& dev, std::int64_t chunk = 0) {
   std::vector<at::Tensor> g;
   for (std::size_t i = 0; i < f.size(); ++i) {
     if (!f[i].input_ids.defined() || f[i].input_ids.size(0) == 0) {
       g.push_back(at::empty({0, dim_hint}, at::TensorOptions().device(dev)));
       continue;
     }
-    g.push_back(guide(i, f[i]).detach().to(dev));
+    const auto rows = f[i].input_ids.size(0);
+    if (chunk <= 0 || chunk >= rows) {
+      g.push_back(guide(i, f[i]).detach().to(dev));
+      continue;
+    }
+    std::vector<at::Tensor> parts;
+    for (std::int64_t s = 0; s < rows; s += chunk) {
+      const auto n = std::min(chunk, rows - s);
+      models::features x;
+      x.input_ids = f[i].input_ids.narrow(0, s, n);
+      if (f[i].attention_mask.defined()) x.attention_mask = f[i].attention_mask.narrow(0, s, n);
+      if (f[i].token_type_ids.defined()) x.token_type_ids = f[i].token_type_ids.narrow(0, s, n);
+      x.prompt_length = f[i].prompt_length;
+      parts.push_back(guide(i, x).detach().to(dev));
+    }
+    g.push_back(at::cat(parts, 0));
   }
   return g;
 }
@@ -113,9 +131,10 @@ class gist_core {
  public:
   static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true};
   static constexpr std::string_view name = "CachedGISTEmbedLoss";
-  gist_core(guide_embedder guide, gist_options o) : guide_(std::move(guide)), opts_(o) {}
+  gist_core(guide_embedder guide, gist_options o, std::int64_t guide_mini_batch = 0)
+      : guide_(std::move(guide)), opts_(o), chunk_(guide_mini_batch) {}
   void prepare(models::sentence_transformer& m, std::span<models::features> f) const {
-    guides_ = guide_embeddings(guide_, f, m.embedding_dimension(), m.device());
+    guides_ = guide_embeddings(guide_, f, m.embedding_dimension(), m.device(), chunk_);
   }
   [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& /*labels*/) const {
     return gist_loss_from(e, guides_, opts_);
@@ -125,6 +144,7 @@ class gist_core {
  private:
   guide_embedder guide_;
   gist_options opts_;
+  std::int64_t chunk_ = 0;
   mutable std::vector<at::Tensor> guides_;
 };
 }  // namespace detail

@@ -108,6 +108,10 @@ class combined_loss {
     return out;
   }
   [[nodiscard]] config_entries config() const { return main_.config(); }
+  void to(const at::Device& d) {
+    if constexpr (requires(Main& m, const at::Device& dev) { m.to(dev); }) main_.to(d);
+    if constexpr (requires(Extra& x, const at::Device& dev) { x.to(dev); }) extra_.to(d);
+  }
   [[nodiscard]] const Main& main() const { return main_; }
   [[nodiscard]] const Extra& extra() const { return extra_; }
 

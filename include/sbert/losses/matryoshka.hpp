@@ -118,6 +118,12 @@ class matryoshka_loss {
             {"matryoshka_weights", w + "]"},
             {"n_dims_per_step", std::to_string(opts_.n_dims_per_step)}};
   }
+  /// Moves the base loss's own weights (the trainer calls it with the model's device).
+  void to(const at::Device& d)
+    requires requires(Base& b, const at::Device& dev) { b.to(dev); }
+  {
+    base_.to(d);
+  }
   [[nodiscard]] const Base& base() const { return base_; }
   [[nodiscard]] const options& opts() const { return opts_; }
 

@@ -22,6 +22,7 @@
 #include <sbert/losses/multiple_negatives_ranking.hpp>
 #include <sbert/losses/multiple_negatives_symmetric_ranking.hpp>
 #include <sbert/losses/online_contrastive.hpp>
+#include <sbert/losses/softmax.hpp>
 
 #undef CHECK
 #include "catch.hpp"
@@ -64,6 +65,8 @@ void check_close(const at::Tensor& got, const at::Tensor& want, const std::strin
   CHECK(at::allclose(got, want, 1e-5, 1e-6));
 }
 double value_of(const at::Tensor& t) { return t.item<double>(); }
+template <class L>
+concept MovableLoss = requires(L& l, const at::Device& d) { l.to(d); };
 }  // namespace
 
 TEST_CASE("loss catalog: values and input gradients match sentence-transformers (embedding cases)") {
@@ -221,5 +224,11 @@ TEST_CASE("loss catalog: each declares the schema it fits") {
   static_assert(LossFor<matryoshka_loss<cosent_loss>, schema<s1, s2, sc>> && !LossFor<matryoshka_loss<cosent_loss>, schema<s1, s2>>);
   static_assert(EmbeddingLoss<matryoshka_loss<multiple_negatives_ranking_loss>>);
   static_assert(HasParameters<embed_distill_loss>);
+  // Wrappers forward to(device) exactly when the base loss has weights to move.
+  static_assert(MovableLoss<matryoshka_loss<softmax_loss>> && !MovableLoss<matryoshka_loss<cosent_loss>>);
+  static_assert(MovableLoss<combined_loss<softmax_loss, global_orthogonal_regularization_loss>>);
+  static_assert(HasParameters<matryoshka_loss<softmax_loss>>);
+  matryoshka_loss<softmax_loss> ms(softmax_loss({.sentence_embedding_dimension = 4, .num_labels = 2}), {.dims = {4, 2}});
+  CHECK(ms.parameters().size() == 2);
   SUCCEED();
 }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include <sbert/losses/adaptive_layer.hpp>
 #include <sbert/losses/cached.hpp>
 #include <sbert/losses/contrastive_tension.hpp>
+#include <sbert/losses/denoising_auto_encoder.hpp>
 #include <sbert/losses/gist_embed.hpp>
 #include <sbert/losses/matryoshka.hpp>
 #include <sbert/losses/mega_batch_margin.hpp>
@@ -394,4 +397,59 @@ TEST_CASE("Matryoshka2dLoss: AdaptiveLayerLoss over MatryoshkaLoss; each is a fe
   static_assert(LossFor<cached_gist_embed_loss, schema<a, p, negs>>);
   static_assert(LossFor<grad_cache_loss<mega_batch_margin_loss>, schema<a, p>> && !LossFor<grad_cache_loss<mega_batch_margin_loss>, schema<a, p, n>>);
   static_assert(cached_multiple_negatives_ranking_loss::name == "CachedMultipleNegativesRankingLoss");
+}
+
+TEST_CASE("DenoisingAutoEncoderLoss (TSDAE): word deletion, a decoder tied to the encoder, causal and trainable") {
+  // Noise: deterministic per seed, order kept, at least one word, about 60% deleted.
+  std::mt19937_64 rng(3);
+  std::string long_text;
+  for (int i = 0; i < 2000; ++i) long_text += "w" + std::to_string(i) + " ";
+  const auto damaged = sbert::delete_words(long_text, rng);
+  std::istringstream in(damaged);
+  std::vector<std::string> kept;
+  for (std::string w; in >> w;) kept.push_back(w);
+  CHECK(kept.size() > 600);
+  CHECK(kept.size() < 1000);
+  for (std::size_t i = 1; i < kept.size(); ++i) CHECK(std::stoi(kept[i - 1].substr(1)) < std::stoi(kept[i].substr(1)));
+  std::mt19937_64 r1(5);
+  CHECK(!sbert::delete_words("one", r1, 0.999).empty());
+  const auto pairs = sbert::denoising_pairs({"a b c d e f", "g h i j"}, 0.6, 9);
+  CHECK(pairs == sbert::denoising_pairs({"a b c d e f", "g h i j"}, 0.6, 9));
+  CHECK(pairs[1].second == "g h i j");
+
+  sbert::test::json_file file(sbert::test::reference_dir() + "/losses.json");
+  simdjson::dom::element tiny = file.root["tiny_model_cases"].value();
+  auto m = tiny_model();
+  sbert::denoising_auto_encoder_loss tsdae(*m);
+  // Own weights: 2 cross-attentions (q, k, v, out dense, LayerNorm: 10 tensors each), the
+  // transform (dense + LayerNorm: 4) and the bias; nothing of the encoder.
+  CHECK(tsdae.parameters().size() == 2 * 10 + 4 + 1);
+  auto f = reference_features(tiny, 2);
+  zero_grads(*m);
+  auto v = tsdae(*m, f, {});
+  // Untrained, the decoder is near uniform over the 30522 tokens.
+  CHECK(std::abs(v.item<double>() - std::log(30522.0)) < 1.0);
+  v.backward();
+  const auto g = grads_of(*m);
+  auto grad_of = [&](const std::string& suffix) {
+    for (const auto& [n, t] : g)
+      if (n.ends_with(suffix)) return t.abs().sum().item<double>();
+    return 0.0;
+  };
+  CHECK(grad_of("word_embeddings.weight") > 0);            // tied output projection and inputs
+  CHECK(grad_of("layer.1.intermediate.dense.weight") > 0);  // tied decoder layers and encoder
+  CHECK(tsdae.parameters()[0].grad().defined());
+  // Causal: logits at position t do not depend on decoder inputs after t.
+  c10::NoGradGuard no_grad;
+  auto ids = f[1].input_ids.narrow(1, 0, 6).clone();
+  auto emb = f[0].sentence_embedding.detach();
+  auto a = tsdae.decoder().forward(ids, emb);
+  ids.select(1, 5).fill_(1000);
+  auto b = tsdae.decoder().forward(ids, emb);
+  CHECK(at::allclose(a.narrow(1, 0, 5), b.narrow(1, 0, 5), 1e-5, 1e-6));
+  CHECK_FALSE(at::allclose(a.narrow(1, 5, 1), b.narrow(1, 5, 1), 1e-5, 1e-6));
+  // And on the sentence embedding (the only path from the encoder's output).
+  auto c = tsdae.decoder().forward(ids, emb * 2 + 1);
+  CHECK_FALSE(at::allclose(b, c, 1e-5, 1e-6));
+  static_assert(sbert::FeatureLoss<sbert::denoising_auto_encoder_loss> && sbert::HasParameters<sbert::denoising_auto_encoder_loss>);
 }
