@@ -4,6 +4,9 @@
 # CPU and the Python reference, lets Python load sbert-written folders, and times encode() of a
 # BERT-base-sized model in sbert and in Python on the same GPU.
 #   [SKIP_TIMINGS=1] benchmarks/gpu/run_device_check.sh <shared_dir> <simdjson_dir: simdjson.h + libsimdjson.so> <out_dir>
+# <shared_dir> needs reference/{embeddings.json,tiny-bert-st,tiny-bert-st-variants} and
+# data/stsbenchmark/sts-dev.csv; <simdjson_dir> holds simdjson.h and libsimdjson.so.14 copied
+# from the build machine (Debian's libsimdjson-dev). Results of one run: docs/gpu_models.md.
 set -eu
 SHARED=$(realpath "$1"); SJ=$(realpath "$2"); OUT=$(realpath "$3")
 mkdir -p "$OUT/build"
