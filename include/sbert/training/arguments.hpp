@@ -15,6 +15,8 @@ enum class lr_scheduler_type { linear, cosine, constant, constant_with_warmup, p
 enum class batch_sampler { batch_sampler, no_duplicates, group_by_label };
 enum class multi_dataset_batch_sampler { proportional, round_robin };
 enum class interval_strategy { no, steps, epoch };
+/// What the trainer does when a loss or gradient norm is NaN or infinite.
+enum class non_finite_policy { stop, skip_step };
 
 struct training_args {
   std::string output_dir = "trainer_output";
@@ -51,6 +53,9 @@ struct training_args {
   bool dataloader_drop_last = false;
   std::string run_name;
   bool disable_progress_bar = false;
+  /// stop (default): throw, naming the step and batch; skip_step: drop that update, log a
+  /// warning and count it (train_state::skipped_steps).
+  non_finite_policy on_non_finite = non_finite_policy::stop;
 
   /// Rejects invalid combinations before training starts, with a message saying what to change.
   void validate(bool has_eval_data) const {

@@ -30,6 +30,7 @@ struct train_state {
   std::vector<log_record> log_history;
   std::optional<double> best_metric;
   std::string best_model_checkpoint;
+  std::int64_t skipped_steps = 0;  ///< updates dropped for a non-finite loss or gradient
   bool should_stop = false;  ///< a callback may set this to end training after the step
   // The step just taken (for on_step_end): its mean loss, gradient norm before clipping, and
   // the learning rate the optimizer applied.

@@ -175,7 +175,9 @@ class trainer {
   }
   void add_callback(callback c) { core_.add_callback(std::move(c)); }
 
-  train_result train() { return core_.train(); }
+  /// Trains. `resume_from_checkpoint`: a checkpoint-{step} folder, or "latest" for the newest
+  /// in output_dir; the run then continues exactly where that checkpoint left it.
+  train_result train(const std::string& resume_from_checkpoint = {}) { return core_.train(resume_from_checkpoint); }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
   [[nodiscard]] train_state& state() { return core_.state(); }
   [[nodiscard]] L& loss() { return *loss_; }
@@ -187,12 +189,10 @@ class trainer {
     h.train_batch = [m = model_, d = train_, l = loss_](const std::vector<std::size_t>& rows) {
       return detail::batch_loss(*m, *l, *d, rows);
     };
-    if (eval_) {
-      h.eval_batch = [m = model_, d = eval_, l = loss_](const std::vector<std::size_t>& rows) {
-        return detail::batch_loss(*m, *l, *d, rows);
-      };
-      h.eval_rows = eval_->size();
-    }
+    if (eval_)
+      h.eval_sets.push_back({"", eval_->size(), [m = model_, d = eval_, l = loss_](const std::vector<std::size_t>& rows) {
+                               return detail::batch_loss(*m, *l, *d, rows);
+                             }});
     h.make_sampler = [this, d = train_, fixed = sampler_]() -> std::shared_ptr<batch_sampler_base> {
       if (fixed) return fixed;
       const auto& a = core_.args();

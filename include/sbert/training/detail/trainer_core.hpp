@@ -36,6 +36,7 @@
 #include <sbert/samplers/sampler.hpp>
 #include <sbert/training/arguments.hpp>
 #include <sbert/training/callbacks.hpp>
+#include <sbert/training/detail/checkpoint.hpp>
 #include <sbert/training/optimizer.hpp>
 
 namespace sbert {
@@ -53,11 +54,18 @@ struct step_loss {
   std::size_t rows = 0;
 };
 
+/// An evaluation data set: its name ("" for a single one: metric "eval_loss"; otherwise
+/// "eval_{name}_loss"), its row count, and the loss of some of its rows.
+struct eval_set {
+  std::string name;
+  std::size_t rows = 0;
+  std::function<step_loss(const std::vector<std::size_t>& rows)> batch;
+};
+
 /// What the typed trainer hands to the core.
 struct trainer_hooks {
   std::function<step_loss(const std::vector<std::size_t>& rows)> train_batch;
-  std::function<step_loss(const std::vector<std::size_t>& rows)> eval_batch;  // empty: no eval data set
-  std::size_t eval_rows = 0;
+  std::vector<eval_set> eval_sets;
   std::function<std::shared_ptr<batch_sampler_base>()> make_sampler;
   std::vector<named_parameter> loss_parameters;
   evaluator_fn evaluator;
@@ -94,13 +102,6 @@ class autocast_scope {
   bool active_, cuda_, prev_ = false;
 };
 
-/// Dynamic loss scaling for fp16 (torch.cuda.amp.GradScaler's defaults).
-struct grad_scaler {
-  double scale = 65536.0;
-  int good_steps = 0;
-  static constexpr int growth_interval = 2000;
-};
-
 inline std::string format_duration(double s) {
   char buf[32];
   const long t = static_cast<long>(s);
@@ -109,14 +110,6 @@ inline std::string format_duration(double s) {
   return buf;
 }
 
-inline json::value to_json(const log_record& r) {
-  json::value o = json::value::make_object();
-  for (const auto& [k, v] : r) {
-    if (k == "step" || k == "global_step") o.set(k, static_cast<std::int64_t>(v));
-    else o.set(k, v);
-  }
-  return o;
-}
 
 class trainer_core {
  public:
@@ -131,8 +124,10 @@ class trainer_core {
   [[nodiscard]] const training_args& args() const { return args_; }
   [[nodiscard]] models::sentence_transformer& model() { return *model_; }
 
-  train_result train() {
-    const bool has_eval = static_cast<bool>(hooks_.eval_batch) || static_cast<bool>(hooks_.evaluator);
+  /// Trains; with `resume_from` (a checkpoint folder, or "latest" for the newest one in
+  /// output_dir) it continues that run exactly where the checkpoint left it.
+  train_result train(const std::string& resume_from = {}) {
+    const bool has_eval = !hooks_.eval_sets.empty() || static_cast<bool>(hooks_.evaluator);
     args_.validate(has_eval);
     std::filesystem::create_directories(args_.output_dir);
     at::manual_seed(args_.seed);
@@ -156,6 +151,7 @@ class trainer_core {
     state_ = train_state{};
     state_.max_steps = max_steps;
     state_.num_train_epochs = num_epochs;
+    rt_ = running_totals{};
 
     // Parameters: the model's and the loss's own (e.g. SoftmaxLoss's classifier).
     std::vector<named_parameter> params;
@@ -163,115 +159,117 @@ class trainer_core {
       if (item.value().requires_grad()) params.push_back({item.key(), item.value()});
     for (const auto& p : hooks_.loss_parameters) params.push_back(p);
     params_ = params;
-    adamw opt(params, {.lr = args_.learning_rate * schedule(0),
+    adamw opt(params, {.lr = args_.learning_rate,
                        .beta1 = args_.adam_beta1,
                        .beta2 = args_.adam_beta2,
                        .eps = args_.adam_epsilon,
                        .weight_decay = args_.weight_decay});
+    opt_ = &opt;
+    if (!resume_from.empty()) resume(resume_from, opt);
+    opt.set_lr(args_.learning_rate * schedule(state_.global_step));
     const bool cuda = model_->device().is_cuda();
-    grad_scaler scaler;
     model_->train();
 
     const auto t0 = std::chrono::steady_clock::now();
-    double tr_loss_since_log = 0, tr_loss_total = 0;
-    std::map<std::string, double> parts_since_log;
-    std::int64_t last_logged = 0, samples = 0;
-    bool stop = false;
+    const std::int64_t samples_before = rt_.samples;
+    bool stop = state_.global_step >= max_steps;
     std::optional<double> last_grad_norm;
     double step_loss_acc = 0;
-    for (std::int64_t epoch = 0; epoch < num_epochs && !stop; ++epoch) {
+    for (std::int64_t epoch = rt_.epoch_index; epoch < num_epochs && !stop; ++epoch) {
       const batch_list batches = sampler->batches(static_cast<std::uint64_t>(epoch));
       const auto n_b = static_cast<std::int64_t>(batches.size());
-      for (std::int64_t i = 0; i < n_b && !stop; ++i) {
+      const std::int64_t first = epoch == rt_.epoch_index ? rt_.next_batch : 0;
+      for (std::int64_t i = first; i < n_b && !stop; ++i) {
+        const auto& rows = batches[static_cast<std::size_t>(i)];
         step_loss sl;
         {
           autocast_scope ac(args_.fp16, args_.bf16, cuda);
-          sl = hooks_.train_batch(batches[static_cast<std::size_t>(i)]);
+          sl = hooks_.train_batch(rows);
         }
         const double value = sl.loss.detach().to(at::kDouble).item<double>();
-        if (!std::isfinite(value)) throw error(non_finite_message(value, batches[static_cast<std::size_t>(i)]));
-        at::Tensor scaled = sl.loss / static_cast<double>(accum);
-        if (args_.fp16) scaled = scaled * scaler.scale;
-        scaled.backward();
-        tr_loss_since_log += value / static_cast<double>(accum);
-        step_loss_acc += value / static_cast<double>(accum);
-        for (const auto& [name, t] : sl.parts)
-          parts_since_log[name] += t.detach().to(at::kDouble).item<double>() / static_cast<double>(accum);
-        samples += static_cast<std::int64_t>(sl.rows);
+        bool bad_update = !std::isfinite(value);
+        if (bad_update && args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("loss", value, rows));
+        if (!bad_update) {
+          at::Tensor scaled = sl.loss / static_cast<double>(accum);
+          if (args_.fp16) scaled = scaled * rt_.scaler_scale;
+          scaled.backward();
+          rt_.loss_since_log += value / static_cast<double>(accum);
+          step_loss_acc += value / static_cast<double>(accum);
+          for (const auto& [name, t] : sl.parts) {
+            auto& [sum, count] = rt_.parts[name];
+            sum += t.detach().to(at::kDouble).item<double>();
+            ++count;
+          }
+        } else {
+          skipped_batch_ = true;
+          warn_skip("loss", value, rows);
+        }
+        rt_.samples += static_cast<std::int64_t>(sl.rows);
         if ((i + 1) % accum != 0 && i + 1 != n_b) continue;
 
         // optimizer step
         state_.step_loss = step_loss_acc;
         step_loss_acc = 0;
         state_.step_learning_rate = opt.lr();
-        bool skip = false;
-        if (args_.fp16) skip = !unscale(scaler);
+        bool skip = skipped_batch_;
+        skipped_batch_ = false;
+        if (!skip && args_.fp16) skip = !unscale();
         if (!skip) {
           last_grad_norm = clip_gradients();
-          if (last_grad_norm && !std::isfinite(*last_grad_norm))
-            throw error("trainer: the gradient norm is not finite at step " + std::to_string(state_.global_step + 1) +
-                        " (lower the learning rate, or check the data of this batch)");
-          opt.step();
+          if (last_grad_norm && !std::isfinite(*last_grad_norm)) {
+            if (args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("gradient norm", *last_grad_norm, rows));
+            warn_skip("gradient norm", *last_grad_norm, rows);
+            skip = true;
+          }
         }
+        if (!skip) opt.step();
+        else ++state_.skipped_steps;
         opt.zero_grad();
         state_.step_grad_norm = last_grad_norm;
         ++state_.global_step;
         opt.set_lr(args_.learning_rate * schedule(state_.global_step));
         state_.epoch = static_cast<double>(epoch) + static_cast<double>(i + 1) / static_cast<double>(n_b);
+        rt_.epoch_index = epoch;
+        rt_.next_batch = i + 1;
         const std::int64_t step = state_.global_step;
-        progress(step, tr_loss_since_log / static_cast<double>(step - last_logged), samples, t0);
+        progress(step, rt_.loss_since_log / static_cast<double>(std::max<std::int64_t>(1, step - rt_.last_logged)),
+                 rt_.samples - samples_before, t0);
 
         const bool last = step >= max_steps;
         if ((args_.logging_strategy == interval_strategy::steps && step % logging_steps_ == 0) ||
-            (args_.logging_first_step && step == 1)) {
-          const double n = static_cast<double>(step - last_logged);
-          log_record r{{"loss", std::round(tr_loss_since_log / n * 1e4) / 1e4}};
-          for (const auto& [k, v] : parts_since_log) r.emplace_back(k, std::round(v / n * 1e4) / 1e4);
-          if (last_grad_norm) r.emplace_back("grad_norm", *last_grad_norm);
-          r.emplace_back("learning_rate", opt.lr());
-          r.emplace_back("epoch", state_.epoch);
-          tr_loss_total += tr_loss_since_log;
-          tr_loss_since_log = 0;
-          parts_since_log.clear();
-          last_logged = step;
-          log(std::move(r));
-        }
+            (args_.logging_first_step && step == 1))
+          log_training(opt, last_grad_norm);
         if (args_.eval_strategy == interval_strategy::steps && step % eval_steps_ == 0) evaluate_and_track();
         if (args_.save_strategy == interval_strategy::steps && (step % save_steps_ == 0 || last)) save_checkpoint();
         for (auto& c : callbacks_)
           if (c.on_step_end) c.on_step_end(state_);
         stop = last || state_.should_stop;
       }
-      if (args_.logging_strategy == interval_strategy::epoch) {
-        const double n = static_cast<double>(std::max<std::int64_t>(1, state_.global_step - last_logged));
-        log_record r{{"loss", std::round(tr_loss_since_log / n * 1e4) / 1e4}};
-        if (last_grad_norm) r.emplace_back("grad_norm", *last_grad_norm);
-        r.emplace_back("learning_rate", opt.lr());
-        r.emplace_back("epoch", state_.epoch);
-        tr_loss_total += tr_loss_since_log;
-        tr_loss_since_log = 0;
-        last_logged = state_.global_step;
-        log(std::move(r));
-      }
+      if (stop && rt_.next_batch < n_b) break;  // stopped inside the epoch: no epoch-end work
+      if (args_.logging_strategy == interval_strategy::epoch) log_training(opt, last_grad_norm);
+      rt_.epoch_index = epoch + 1;
+      rt_.next_batch = 0;
       if (args_.eval_strategy == interval_strategy::epoch) evaluate_and_track();
       if (args_.save_strategy == interval_strategy::epoch) save_checkpoint();
+      stop = stop || state_.should_stop;  // e.g. early stopping after an epoch-end evaluation
     }
-    tr_loss_total += tr_loss_since_log;
+    rt_.loss_total += rt_.loss_since_log;
     if (progress_shown_) std::fputc('\n', stderr);
 
     if (args_.load_best_model_at_end && !state_.best_model_checkpoint.empty()) load_best();
     const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     train_result res;
     res.global_step = state_.global_step;
-    res.training_loss = state_.global_step ? tr_loss_total / static_cast<double>(state_.global_step) : 0.0;
+    res.training_loss = state_.global_step ? rt_.loss_total / static_cast<double>(state_.global_step) : 0.0;
     res.metrics = {{"train_runtime", std::round(runtime * 1e4) / 1e4},
-                   {"train_samples_per_second", std::round(static_cast<double>(samples) / runtime * 1e3) / 1e3},
+                   {"train_samples_per_second", std::round(static_cast<double>(rt_.samples - samples_before) / runtime * 1e3) / 1e3},
                    {"train_steps_per_second", std::round(static_cast<double>(state_.global_step) / runtime * 1e3) / 1e3},
                    {"train_loss", res.training_loss},
                    {"epoch", state_.epoch}};
     log(res.metrics);
     for (auto& c : callbacks_)
       if (c.on_train_end) c.on_train_end(state_);
+    opt_ = nullptr;
     return res;
   }
 
@@ -282,21 +280,23 @@ class trainer_core {
     model_->eval();
     {
       c10::NoGradGuard no_grad;
-      if (hooks_.eval_batch && hooks_.eval_rows) {
+      for (const auto& set : hooks_.eval_sets) {
+        if (!set.rows) continue;
         const auto t0 = std::chrono::steady_clock::now();
         double sum = 0;
         std::size_t rows = 0;
         const auto bs = static_cast<std::size_t>(args_.per_device_eval_batch_size);
-        for (std::size_t b = 0; b < hooks_.eval_rows; b += bs) {
+        for (std::size_t b = 0; b < set.rows; b += bs) {
           std::vector<std::size_t> idx;
-          for (std::size_t r = b; r < std::min(hooks_.eval_rows, b + bs); ++r) idx.push_back(r);
+          for (std::size_t r = b; r < std::min(set.rows, b + bs); ++r) idx.push_back(r);
           autocast_scope ac(args_.fp16, args_.bf16, model_->device().is_cuda());
-          auto sl = hooks_.eval_batch(idx);
+          auto sl = set.batch(idx);
           sum += sl.loss.detach().to(at::kDouble).item<double>() * static_cast<double>(idx.size());
           rows += idx.size();
         }
-        metrics["eval_loss"] = sum / static_cast<double>(rows);
-        metrics["eval_runtime"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const std::string prefix = set.name.empty() ? "eval_" : "eval_" + set.name + "_";
+        metrics[prefix + "loss"] = sum / static_cast<double>(rows);
+        metrics[prefix + "runtime"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
     }
     if (hooks_.evaluator) {
@@ -333,40 +333,98 @@ class trainer_core {
     return total.item<double>();
   }
 
+  void log_training(adamw& opt, const std::optional<double>& grad_norm) {
+    const double n = static_cast<double>(std::max<std::int64_t>(1, state_.global_step - rt_.last_logged));
+    log_record r{{"loss", std::round(rt_.loss_since_log / n * 1e4) / 1e4}};
+    // named loss parts and per-dataset losses: the mean over the micro-batches that had them
+    for (const auto& [k, v] : rt_.parts) r.emplace_back(k, std::round(v.first / static_cast<double>(v.second) * 1e4) / 1e4);
+    if (grad_norm) r.emplace_back("grad_norm", *grad_norm);
+    r.emplace_back("learning_rate", opt.lr());
+    r.emplace_back("epoch", state_.epoch);
+    rt_.loss_total += rt_.loss_since_log;
+    rt_.loss_since_log = 0;
+    rt_.parts.clear();
+    rt_.last_logged = state_.global_step;
+    log(std::move(r));
+  }
+
+  void warn_skip(const char* what, double v, const std::vector<std::size_t>& rows) const {
+    std::fprintf(stderr, "sbert: skipping an update: %s\n", non_finite_message(what, v, rows).c_str());
+  }
+
+  void resume(std::string dir, adamw& opt) {
+    if (dir == "latest") {
+      dir = latest_checkpoint(args_.output_dir);
+      if (dir.empty()) throw error("resume_from_checkpoint: no checkpoint-* folder in " + args_.output_dir);
+    }
+    const auto p = std::filesystem::path(dir);
+    if (!std::filesystem::exists(p / "trainer_state.json"))
+      throw error("resume_from_checkpoint: " + dir + " has no trainer_state.json: not a complete checkpoint");
+    copy_parameters_from(dir);
+    if (std::filesystem::exists(p / "loss_parameters.safetensors")) {
+      auto saved = safetensors::load_file((p / "loss_parameters.safetensors").string());
+      c10::NoGradGuard no_grad;
+      for (auto& lp : hooks_.loss_parameters)
+        for (auto& [name, t] : saved)
+          if (name == lp.name) lp.tensor.copy_(t);
+    }
+    if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
+    if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
+    read_state((p / "trainer_state.json").string(), state_, rt_);
+    // the log file restarts from the checkpoint's history
+    std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::trunc);
+    for (const auto& r : state_.log_history) f << json::dump(record_json(r)) << '\n';
+  }
+
+  void copy_parameters_from(const std::string& dir) {
+    auto src_model = models::sentence_transformer::load(dir);
+    c10::NoGradGuard no_grad;
+    auto src = src_model->named_parameters(true);
+    for (auto& item : model_->named_parameters(true)) {
+      const auto* p = src.find(item.key());
+      if (!p) throw error(dir + ": the checkpoint has no parameter " + item.key() + " (a different model?)");
+      if (p->sizes() != item.value().sizes()) throw error(dir + ": parameter " + item.key() + " has another shape");
+      item.value().copy_(*p);
+    }
+  }
+
   // fp16: unscale the gradients; false (skip the step, shrink the scale) when any is not finite.
-  bool unscale(grad_scaler& s) {
+  bool unscale() {
+    double& scale = rt_.scaler_scale;
+    std::int64_t& good = rt_.scaler_good_steps;
     c10::NoGradGuard no_grad;
     bool finite = true;
     for (auto& p : params_) {
       if (!p.tensor.grad().defined()) continue;
-      p.tensor.mutable_grad().div_(s.scale);
+      p.tensor.mutable_grad().div_(scale);
       finite = finite && at::isfinite(p.tensor.grad()).all().item<bool>();
     }
     if (!finite) {
-      s.scale *= 0.5;
-      s.good_steps = 0;
+      scale *= 0.5;
+      good = 0;
       return false;
     }
-    if (++s.good_steps == grad_scaler::growth_interval) {
-      s.scale *= 2.0;
-      s.good_steps = 0;
+    if (++good == 2000) {  // GradScaler's growth_interval
+      scale *= 2.0;
+      good = 0;
     }
     return true;
   }
 
-  std::string non_finite_message(double v, const std::vector<std::size_t>& rows) const {
+  std::string non_finite_message(const char* what, double v, const std::vector<std::size_t>& rows) const {
     std::string r;
     for (std::size_t k = 0; k < rows.size() && k < 16; ++k) r += (k ? ", " : "") + std::to_string(rows[k]);
     if (rows.size() > 16) r += ", ...";
-    return "trainer: the loss is " + std::to_string(v) + " at step " + std::to_string(state_.global_step + 1) +
-           " (batch rows " + r + "); training stopped rather than train on it";
+    return std::string("trainer: the ") + what + " is " + std::to_string(v) + " at step " +
+           std::to_string(state_.global_step + 1) + " (batch rows " + r +
+           "); training stopped rather than train on it (training_args::on_non_finite = skip_step drops such updates instead)";
   }
 
   void log(log_record r) {
     r.emplace_back("step", static_cast<double>(state_.global_step));
     state_.log_history.push_back(r);
     if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
-      f << json::dump(to_json(r)) << '\n';
+      f << json::dump(record_json(r)) << '\n';
     for (auto& c : callbacks_)
       if (c.on_log) c.on_log(state_, r);
   }
@@ -403,29 +461,21 @@ class trainer_core {
     std::filesystem::remove_all(tmp);
     std::filesystem::create_directories(tmp);
     model_->save(tmp);
-    std::ofstream(std::filesystem::path(tmp) / "trainer_state.json") << json::dump(state_json(), {.indent = 2}) << '\n';
+    if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
+    save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
+    if (!hooks_.loss_parameters.empty()) {
+      std::vector<std::pair<std::string, at::Tensor>> lp;
+      for (const auto& p : hooks_.loss_parameters) lp.emplace_back(p.name, p.tensor);
+      safetensors::save_file((std::filesystem::path(tmp) / "loss_parameters.safetensors").string(), lp);
+    }
+    // written last: its presence marks the checkpoint complete
+    std::ofstream(std::filesystem::path(tmp) / "trainer_state.json")
+        << json::dump(state_json(state_, rt_, logging_steps_, eval_steps_, save_steps_, args_.per_device_train_batch_size), {.indent = 2})
+        << '\n';
     std::filesystem::rename(tmp, dir);
     for (auto& c : callbacks_)
       if (c.on_save) c.on_save(state_, dir);
     rotate_checkpoints();
-  }
-
-  json::value state_json() const {
-    json::value hist = json::value::make_array();
-    for (const auto& r : state_.log_history) hist.push(to_json(r));
-    json::value o = json::value::make_object();
-    o.set("best_metric", state_.best_metric ? json::value(*state_.best_metric) : json::value())
-        .set("best_model_checkpoint", state_.best_model_checkpoint.empty() ? json::value() : json::value(state_.best_model_checkpoint))
-        .set("epoch", state_.epoch)
-        .set("eval_steps", eval_steps_)
-        .set("global_step", state_.global_step)
-        .set("log_history", hist)
-        .set("logging_steps", logging_steps_)
-        .set("max_steps", state_.max_steps)
-        .set("num_train_epochs", state_.num_train_epochs)
-        .set("save_steps", save_steps_)
-        .set("train_batch_size", args_.per_device_train_batch_size);
-    return o;
   }
 
   // Keep the newest save_total_limit checkpoints, never deleting the best one.
@@ -454,16 +504,7 @@ class trainer_core {
     }
   }
 
-  void load_best() {
-    auto best = models::sentence_transformer::load(state_.best_model_checkpoint);
-    c10::NoGradGuard no_grad;
-    auto src = best->named_parameters(true);
-    for (auto& item : model_->named_parameters(true)) {
-      const auto* p = src.find(item.key());
-      if (!p) throw error("load_best_model_at_end: " + state_.best_model_checkpoint + " has no parameter " + item.key());
-      item.value().copy_(*p);
-    }
-  }
+  void load_best() { copy_parameters_from(state_.best_model_checkpoint); }
 
   void progress(std::int64_t step, double loss, std::int64_t samples, std::chrono::steady_clock::time_point t0) {
     if (args_.disable_progress_bar || !isatty(2)) return;
@@ -483,7 +524,9 @@ class trainer_core {
   train_state state_;
   std::vector<named_parameter> params_;
   std::int64_t warmup_ = 0, max_steps_ = 0, logging_steps_ = 1, eval_steps_ = 1, save_steps_ = 1;
-  bool progress_shown_ = false;
+  bool progress_shown_ = false, skipped_batch_ = false;
+  running_totals rt_;
+  adamw* opt_ = nullptr;  // the optimizer of the running train(), for checkpoints
 };
 
 }  // namespace detail
