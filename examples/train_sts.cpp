@@ -31,7 +31,7 @@ int main(int argc, char** argv) try {
   trainer.train();
 
   example::stsb_dev_spearman(*model, c, "after");
-  model->save(c.output);
+  trainer.save_model(c.output);  // the model folder and its model card (README.md)
   std::printf("saved to %s\n", c.output.c_str());
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -42,11 +42,11 @@ int main(int argc, char** argv) try {
                               .logging_steps = 50};
     sbert::trainer trainer{model, args, sts, sbert::cosent_loss{}};
     trainer.add_callback(example::print_logs());
-  trainer.train();
+    trainer.train();
+    const double after = example::stsb_dev_spearman(*model, c, "after");
+    std::printf("STSb dev spearman_cosine: %.4f -> %.4f (lexical Jaccard baseline: 0.6531)\n", before, after);
+    trainer.save_model(c.output + "/final");  // the model folder and its model card (README.md)
   }
-  const double after = example::stsb_dev_spearman(*model, c, "after");
-  std::printf("STSb dev spearman_cosine: %.4f -> %.4f (lexical Jaccard baseline: 0.6531)\n", before, after);
-  model->save(c.output + "/final");
   std::printf("saved to %s/final\n", c.output.c_str());
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

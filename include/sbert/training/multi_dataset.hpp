@@ -70,6 +70,11 @@ class multi_dataset_trainer {
     core_.set_hooks(make_hooks());
   }
   void add_callback(callback c) { core_.add_callback(std::move(c)); }
+  /// Saves the model with its model card (every data set and loss listed).
+  void save_model(const std::string& dir) {
+    model_->save(dir);
+    write_model_card(dir, card(core_.state()));
+  }
   train_result train(const std::string& resume_from_checkpoint = {}) { return core_.train(resume_from_checkpoint); }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
   [[nodiscard]] train_state& state() { return core_.state(); }
@@ -144,7 +149,14 @@ class multi_dataset_trainer {
       }(e), ...);
     }, *entries_);
     h.evaluator = evaluator_;
+    h.write_card = [this](const std::string& dir, const train_state& st) { write_model_card(dir, card(st)); };
     return h;
+  }
+
+  model_card_data card(const train_state& st) {
+    auto c = detail::card_base(*model_, core_.args(), st, {});
+    std::apply([&](auto&... e) { (detail::card_add(c, *model_, e.name, e.train, e.loss), ...); }, *entries_);
+    return c;
   }
 
   std::shared_ptr<models::sentence_transformer> model_;

@@ -30,6 +30,10 @@
 #include <sbert/training/arguments.hpp>
 #include <sbert/training/callbacks.hpp>
 #include <sbert/training/detail/trainer_core.hpp>
+#include <sbert/training/model_card.hpp>
+
+#include <cxxabi.h>
+#include <torch/version.h>
 
 namespace sbert {
 
@@ -38,6 +42,60 @@ concept TrainableLoss = Loss<L> ||
     unsatisfied<"the loss type is not a loss: it needs `static constexpr sbert::inputs_spec inputs` and an operator()(std::span<const at::Tensor> embeddings, const at::Tensor& labels) (or the feature-loss form); see examples/custom_loss.cpp">();
 
 namespace detail {
+
+/// "sbert::embedding_similarity_evaluator" -> "EmbeddingSimilarityEvaluator": the Python class
+/// name, by the mechanical mapping in reverse (for model cards).
+inline std::string python_class_name(const std::type_info& t) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string s = status == 0 && d ? d : t.name();
+  std::free(d);
+  if (auto c = s.rfind("::"); c != std::string::npos) s = s.substr(c + 2);
+  if (auto lt = s.find('<'); lt != std::string::npos) s = s.substr(0, lt);
+  std::string out;
+  bool up = true;
+  for (char ch : s) {
+    if (ch == '_') { up = true; continue; }
+    out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+    up = false;
+  }
+  return out;
+}
+
+/// The model card's common part: the model, hyperparameters, log and evaluations.
+inline model_card_data card_base(models::sentence_transformer& m, const training_args& args, const train_state& st,
+                                 const std::vector<evaluation_info>& evals) {
+  model_card_data card;
+  card.max_seq_length = m.max_seq_length();
+  card.output_dimensionality = m.embedding_dimension();
+  card.similarity_fn_name = std::string(name_of(m.similarity_fn));
+  std::string arch = "SentenceTransformer(\n";
+  std::size_t i = 0;
+  for (const auto& mod : m.modules_list()) arch += "  (" + std::to_string(i++) + "): " + mod->class_name() + "\n";
+  card.architecture = arch + ")";
+  card.evaluations = evals;
+  for (const auto& e : evals) card.primary_metrics.push_back(e.primary_metric);
+  card.hyperparameters = card_hyperparameters(args);
+  card.default_hyperparameters = card_hyperparameters(training_args{});
+  card.log_history = st.log_history;
+  card.versions = {{"sbert", "0.1.0"}, {"libtorch", TORCH_VERSION}};
+  return card;
+}
+
+/// Adds one training data set and its loss to a card.
+template <Schema S, class L>
+void card_add(model_card_data& card, models::sentence_transformer& m, const std::string& name, const dataset<S>& train,
+              const L& loss) {
+  auto tokens = [&m](const std::string& text) -> std::size_t {
+    return static_cast<std::size_t>(m.tokenize(std::vector<std::string>{text}).input_ids.size(1));
+  };
+  card.train_datasets.push_back(describe_dataset(name, train, tokens, std::string(L::name)));
+  for (const auto& l : card.losses)
+    if (l.name == L::name) return;
+  loss_info li{std::string(L::name), {}, {}};
+  if constexpr (requires { loss.config(); }) li.config = loss.config();
+  card.losses.push_back(std::move(li));
+}
 
 /// The texts of input column I for the given rows (a text-list column flattened).
 template <Schema S, std::size_t I>
@@ -164,8 +222,25 @@ class trainer {
   /// Any evaluator object callable as (model, output_path, epoch, steps) -> metrics.
   template <class E>
   void set_evaluator(std::shared_ptr<E> e) {
-    evaluator_ = [e](models::sentence_transformer& m, const std::string& p, int ep, int st) { return (*e)(m, p, ep, st); };
+    evaluator_ = [this, e](models::sentence_transformer& m, const std::string& p, int ep, int st) {
+      auto metrics = (*e)(m, p, ep, st);
+      // remembered for the model card
+      evaluation_info info{detail::python_class_name(typeid(*e)), {}, {}, {}, {metrics.begin(), metrics.end()}, {}};
+      if constexpr (requires { e->name(); e->primary_metric(); }) {
+        info.name = e->name();
+        info.primary_metric = e->primary_metric();
+      }
+      last_evaluations_ = {info};
+      return metrics;
+    };
     core_.set_hooks(make_hooks());
+  }
+
+  /// Saves the model in the sentence-transformers folder format, with its model card
+  /// (README.md and the training-curve plot).
+  void save_model(const std::string& dir) {
+    model_->save(dir);
+    write_model_card(dir, card(core_.state()));
   }
   /// Replaces the sampler that args.batch_sampler would choose (e.g. a group_by_label sampler
   /// built with its compile-time check, or a fixed batch order).
@@ -215,9 +290,17 @@ class trainer {
     }
     h.evaluator = evaluator_;
     h.loss_name = std::string(L::name);
+    h.write_card = [this](const std::string& dir, const train_state& st) { write_model_card(dir, card(st)); };
     return h;
   }
 
+  model_card_data card(const train_state& st) {
+    auto c = detail::card_base(*model_, core_.args(), st, last_evaluations_);
+    detail::card_add(c, *model_, "train", *train_, *loss_);
+    return c;
+  }
+
+  std::vector<evaluation_info> last_evaluations_;
   std::shared_ptr<models::sentence_transformer> model_;
   std::shared_ptr<dataset<S>> train_, eval_;
   std::shared_ptr<L> loss_;

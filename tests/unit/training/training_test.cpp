@@ -164,6 +164,14 @@ TEST_CASE("trainer: gradient accumulation, epochs, checkpoints with rotation, ev
   CHECK(fs::exists(out / "checkpoint-4" / "model.safetensors"));
   CHECK(fs::exists(out / "checkpoint-4" / "trainer_state.json"));
   CHECK(read(out / "checkpoint-4" / "trainer_state.json").find("\"global_step\": 4") != std::string::npos);
+  // each checkpoint has its model card, with the loss, the data and the log
+  const auto card = read(out / "checkpoint-4" / "README.md");
+  CHECK(card.find("loss:CoSENTLoss") != std::string::npos);
+  CHECK(card.find("dataset_size:40") != std::string::npos);
+  CHECK(card.find("training_curves.svg") != std::string::npos);
+  CHECK(fs::exists(out / "checkpoint-4" / "training_curves.svg"));
+  trainer.save_model((out / "final").string());
+  CHECK(fs::exists(out / "final" / "README.md"));
   auto ckpt = sbert::models::sentence_transformer::load((out / "checkpoint-4").string());
   CHECK(ckpt->encode(std::vector<std::string>{"a test"}).size(1) == 128);
 }

@@ -70,6 +70,8 @@ struct trainer_hooks {
   std::vector<named_parameter> loss_parameters;
   evaluator_fn evaluator;
   std::string loss_name;
+  /// Writes README.md (the model card) into a saved model folder; empty: no card.
+  std::function<void(const std::string& dir, const train_state&)> write_card;
 };
 
 /// Autocast for one forward pass (bf16 on CPU or CUDA, fp16 on CUDA), restored on exit.
@@ -461,6 +463,7 @@ class trainer_core {
     std::filesystem::remove_all(tmp);
     std::filesystem::create_directories(tmp);
     model_->save(tmp);
+    if (hooks_.write_card) hooks_.write_card(tmp, state_);
     if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
     save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
     if (!hooks_.loss_parameters.empty()) {
