@@ -34,6 +34,14 @@ class cosent_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
   static constexpr std::string_view name = "CoSENTLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@online{kexuefm-8847,
+    title={CoSENT: A more efficient sentence vector scheme than Sentence-BERT},
+    author={Su Jianlin},
+    year={2022},
+    month={Jan},
+    url={https://kexue.fm/archives/8847},
+})bib";
 
   cosent_loss() = default;
   explicit cosent_loss(options o) : opts_(o) {}

@@ -27,6 +27,15 @@ class multiple_negatives_ranking_loss {
   };
   static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true};
   static constexpr std::string_view name = "MultipleNegativesRankingLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{henderson2017efficient,
+    title={Efficient Natural Language Response Suggestion for Smart Reply},
+    author={Matthew Henderson and Rami Al-Rfou and Brian Strope and Yun-hsuan Sung and Laszlo Lukacs and Ruiqi Guo and Sanjiv Kumar and Balint Miklos and Ray Kurzweil},
+    year={2017},
+    eprint={1705.00652},
+    archivePrefix={arXiv},
+    primaryClass={cs.CL}
+})bib";
 
   multiple_negatives_ranking_loss() = default;
   explicit multiple_negatives_ranking_loss(options o) : opts_(o) {}

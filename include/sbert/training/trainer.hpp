@@ -94,6 +94,7 @@ void card_add(model_card_data& card, models::sentence_transformer& m, const std:
     if (l.name == L::name) return;
   loss_info li{std::string(L::name), {}, {}};
   if constexpr (requires { loss.config(); }) li.config = loss.config();
+  if constexpr (requires { L::citation; }) li.citation = std::string(L::citation);
   card.losses.push_back(std::move(li));
 }
 
@@ -210,6 +211,15 @@ class trainer {
     check_inputs_fit<L, S>();  // the data set's schema must fit the loss: see the notes below
     if constexpr (requires(L& l, const at::Device& d) { l.to(d); }) loss_->to(model_->device());
     core_.set_hooks(make_hooks());
+  }
+  /// With an evaluator object (any type callable as (model, output_path, epoch, steps)); its
+  /// results also go into the model card.
+  template <class E>
+    requires(!std::is_convertible_v<std::shared_ptr<E>, evaluator_fn>)
+  trainer(std::shared_ptr<models::sentence_transformer> model, training_args args, dataset<S> train, L loss,
+          std::optional<dataset<S>> eval_dataset, std::shared_ptr<E> evaluator)
+      : trainer(std::move(model), std::move(args), std::move(train), std::move(loss), std::move(eval_dataset)) {
+    set_evaluator(std::move(evaluator));
   }
   trainer(std::shared_ptr<models::sentence_transformer> model, training_args args, dataset<S> train, L loss,
           dataset<S> eval_dataset, evaluator_fn evaluator = {})

@@ -10,6 +10,7 @@
 #include <ATen/ops/allclose.h>
 
 #include <sbert/data/readers.hpp>
+#include <sbert/evaluation/embedding_similarity.hpp>
 #include <sbert/losses/cosent.hpp>
 #include <sbert/losses/multiple_negatives_ranking.hpp>
 #include <sbert/losses/softmax.hpp>
@@ -140,10 +141,12 @@ TEST_CASE("trainer: gradient accumulation, epochs, checkpoints with rotation, ev
                             .eval_strategy = sbert::interval_strategy::steps, .eval_steps = 3,
                             .save_steps = 1, .save_total_limit = 2, .logging_steps = 2, .disable_progress_bar = true};
   sbert::trainer trainer{model, args, train, sbert::cosent_loss{}, dev};
+  trainer.set_evaluator(std::make_shared<sbert::embedding_similarity_evaluator>(dev, sbert::embedding_similarity_options{.name = "sts-dev"}));
   int evals = 0, saves = 0, ends = 0;
   trainer.add_callback({.on_evaluate = [&](auto&, const auto& m) {
                           ++evals;
                           CHECK(m.contains("eval_loss"));
+                          CHECK(m.contains("eval_sts-dev_spearman_cosine"));
                         },
                         .on_save = [&](auto&, const std::string&) { ++saves; },
                         .on_train_end = [&](auto&) { ++ends; }});
@@ -169,6 +172,8 @@ TEST_CASE("trainer: gradient accumulation, epochs, checkpoints with rotation, ev
   CHECK(card.find("loss:CoSENTLoss") != std::string::npos);
   CHECK(card.find("dataset_size:40") != std::string::npos);
   CHECK(card.find("training_curves.svg") != std::string::npos);
+  CHECK(card.find("EmbeddingSimilarityEvaluator") != std::string::npos);  // the evaluation section
+  CHECK(card.find("kexuefm-8847") != std::string::npos);                  // CoSENT's citation
   CHECK(fs::exists(out / "checkpoint-4" / "training_curves.svg"));
   trainer.save_model((out / "final").string());
   CHECK(fs::exists(out / "final" / "README.md"));
