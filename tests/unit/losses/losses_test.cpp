@@ -17,37 +17,14 @@
 
 #undef CHECK
 #include "catch.hpp"
-#include "reference_json.hpp"
+#include "loss_cases.hpp"
 
 namespace {
 using sbert::test::json_tensor;
 
-struct loss_case {
-  std::string id;
-  std::vector<at::Tensor> inputs;
-  at::Tensor labels;
-  double loss = 0;
-  std::vector<at::Tensor> grads;
-  simdjson::dom::element raw;
-};
+using loss_case = sbert::test::embedding_case;
 
-std::vector<loss_case> load_cases(sbert::test::json_file& f) {
-  std::vector<loss_case> out;
-  for (auto c : f.root["embedding_cases"]["cases"].get_array()) {
-    loss_case lc;
-    lc.id = std::string(std::string_view(c["id"].get_string()));
-    for (auto t : c["inputs"].get_array()) lc.inputs.push_back(json_tensor(t).set_requires_grad(true));
-    if (!c["labels"].is_null()) {
-      const std::string_view dt = c["labels_dtype"].get_string();
-      lc.labels = json_tensor(c["labels"], dt == "int64" ? at::kLong : at::kFloat);
-    }
-    lc.loss = c["loss"].get_double();
-    for (auto g : c["grads"].get_array()) lc.grads.push_back(json_tensor(g));
-    lc.raw = c;
-    out.push_back(std::move(lc));
-  }
-  return out;
-}
+std::vector<loss_case> load_cases(sbert::test::json_file& f) { return sbert::test::embedding_cases(f); }
 
 // The sbert loss for a reference case id, or nullopt if this test file does not cover it.
 using loss_fn = std::function<at::Tensor(std::span<const at::Tensor>, const at::Tensor&)>;
