@@ -51,6 +51,15 @@ class adaptive_layer_loss {
   };
   static constexpr inputs_spec inputs = Base::inputs;
   static constexpr std::string_view name = "AdaptiveLayerLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{li20242d,
+    title={2D Matryoshka Sentence Embeddings},
+    author={Xianming Li and Zongxi Li and Jing Li and Haoran Xie and Qing Li},
+    year={2024},
+    eprint={2402.14776},
+    archivePrefix={arXiv},
+    primaryClass={cs.CL}
+})bib";
 
   explicit adaptive_layer_loss(Base base) : adaptive_layer_loss(std::move(base), options{}) {}
   adaptive_layer_loss(Base base, options o) : base_(std::move(base)), opts_(o), rng_(o.seed) {}
@@ -150,6 +159,8 @@ class matryoshka_2d_loss : public adaptive_layer_loss<matryoshka_loss<Base>> {
     std::uint64_t seed = 42;
   };
   static constexpr std::string_view name = "Matryoshka2dLoss";
+  /// BibTeX for the model card: the 2DMSE paper, as AdaptiveLayerLoss's.
+  static constexpr std::string_view citation = adaptive_layer_loss<matryoshka_loss<Base>>::citation;
 
   matryoshka_2d_loss(Base base, options o)
       : adaptive_layer_loss<matryoshka_loss<Base>>(

@@ -36,6 +36,15 @@ class angle_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
   static constexpr std::string_view name = "AnglELoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{li-li-2024-aoe,
+    title = "{A}o{E}: Angle-optimized Embeddings for Semantic Textual Similarity",
+    author = "Li, Xianming and Li, Jing",
+    year = "2024",
+    publisher = "Association for Computational Linguistics",
+    url = "https://aclanthology.org/2024.acl-long.101/",
+    doi = "10.18653/v1/2024.acl-long.101"
+})bib";
 
   angle_loss() = default;
   explicit angle_loss(options o) : opts_(o) {}

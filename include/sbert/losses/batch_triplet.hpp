@@ -79,6 +79,15 @@ class batch_hard_triplet_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchHardTripletLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
+    title={In Defense of the Triplet Loss for Person Re-Identification},
+    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
+    year={2017},
+    eprint={1703.07737},
+    archivePrefix={arXiv},
+    primaryClass={cs.CV}
+})bib";
 
   batch_hard_triplet_loss() = default;
   explicit batch_hard_triplet_loss(options o) : opts_(o) {}
@@ -105,6 +114,15 @@ class batch_hard_soft_margin_triplet_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchHardSoftMarginTripletLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
+    title={In Defense of the Triplet Loss for Person Re-Identification},
+    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
+    year={2017},
+    eprint={1703.07737},
+    archivePrefix={arXiv},
+    primaryClass={cs.CV}
+})bib";
 
   batch_hard_soft_margin_triplet_loss() = default;
   explicit batch_hard_soft_margin_triplet_loss(options o) : opts_(o) {}
@@ -131,6 +149,15 @@ class batch_all_triplet_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchAllTripletLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
+    title={In Defense of the Triplet Loss for Person Re-Identification},
+    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
+    year={2017},
+    eprint={1703.07737},
+    archivePrefix={arXiv},
+    primaryClass={cs.CV}
+})bib";
 
   batch_all_triplet_loss() = default;
   explicit batch_all_triplet_loss(options o) : opts_(o) {}
@@ -167,6 +194,15 @@ class batch_semi_hard_triplet_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchSemiHardTripletLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
+    title={In Defense of the Triplet Loss for Person Re-Identification},
+    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
+    year={2017},
+    eprint={1703.07737},
+    archivePrefix={arXiv},
+    primaryClass={cs.CV}
+})bib";
 
   batch_semi_hard_triplet_loss() = default;
   explicit batch_semi_hard_triplet_loss(options o) : opts_(o) {}

@@ -39,6 +39,31 @@ struct cached_name<multiple_negatives_symmetric_ranking_loss> {
   static constexpr std::string_view value = "CachedMultipleNegativesSymmetricRankingLoss";
 };
 
+/// The cached loss's BibTeX for the model card: the core's own (MatryoshkaLoss or
+/// MegaBatchMarginLoss computed with GradCache keep their name and citation), GradCache's paper
+/// for CachedMultipleNegativesRankingLoss, none where the core has none (Python's
+/// CachedMultipleNegativesSymmetricRankingLoss and CachedGISTEmbedLoss declare no citation).
+template <class Core>
+struct cached_citation {
+  static constexpr std::string_view value{};
+};
+template <class Core>
+  requires requires { Core::citation; }
+struct cached_citation<Core> {
+  static constexpr std::string_view value = Core::citation;
+};
+template <>
+struct cached_citation<multiple_negatives_ranking_loss> {
+  static constexpr std::string_view value = R"bib(@misc{gao2021scaling,
+    title={Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup},
+    author={Luyu Gao and Yunyi Zhang and Jiawei Han and Jamie Callan},
+    year={2021},
+    eprint={2101.06983},
+    archivePrefix={arXiv},
+    primaryClass={cs.LG}
+})bib";
+};
+
 inline at::Tensor candidates_of(std::span<const at::Tensor> e) {
   return e.size() == 2 ? e[1] : at::cat(std::vector<at::Tensor>(e.begin() + 1, e.end()), 0);
 }
@@ -86,6 +111,8 @@ class grad_cache_loss {
   };
   static constexpr inputs_spec inputs = Core::inputs;
   static constexpr std::string_view name = detail::cached_name<Core>::value;
+  /// BibTeX for the model card (empty: none).
+  static constexpr std::string_view citation = detail::cached_citation<Core>::value;
 
   grad_cache_loss() = default;
   explicit grad_cache_loss(Core core) : core_(std::move(core)) {}

@@ -50,6 +50,17 @@ class contrastive_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score};
   static constexpr std::string_view name = "ContrastiveLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{hadsell2006dimensionality,
+    author={Hadsell, R. and Chopra, S. and LeCun, Y.},
+    booktitle={2006 IEEE Computer Society Conference on Computer Vision and Pattern Recognition (CVPR'06)},
+    title={Dimensionality Reduction by Learning an Invariant Mapping},
+    year={2006},
+    volume={2},
+    number={},
+    pages={1735-1742},
+    doi={10.1109/CVPR.2006.100}
+})bib";
 
   contrastive_loss() = default;
   explicit contrastive_loss(options o) : opts_(o) {}

@@ -134,6 +134,18 @@ class denoising_auto_encoder_loss {
  public:
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
   static constexpr std::string_view name = "DenoisingAutoEncoderLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{wang-2021-TSDAE,
+    title = "TSDAE: Using Transformer-based Sequential Denoising Auto-Encoderfor Unsupervised Sentence Embedding Learning",
+    author = "Wang, Kexin and Reimers, Nils and Gurevych, Iryna",
+    booktitle = "Findings of the Association for Computational Linguistics: EMNLP 2021",
+    month = nov,
+    year = "2021",
+    address = "Punta Cana, Dominican Republic",
+    publisher = "Association for Computational Linguistics",
+    pages = "671--688",
+    url = "https://arxiv.org/abs/2104.06979",
+})bib";
 
   explicit denoising_auto_encoder_loss(models::sentence_transformer& model)
       : decoder_(std::make_shared<tsdae_decoder>(std::dynamic_pointer_cast<models::bert_model>(model.first_transformer().auto_model))),

@@ -30,6 +30,16 @@ class mse_loss {
  public:
   static constexpr inputs_spec inputs{.texts = at_least(1), .labels = label_kind::vector};
   static constexpr std::string_view name = "MSELoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{reimers-2020-multilingual-sentence-bert,
+    title = "Making Monolingual Sentence Embeddings Multilingual using Knowledge Distillation",
+    author = "Reimers, Nils and Gurevych, Iryna",
+    booktitle = "Proceedings of the 2020 Conference on Empirical Methods in Natural Language Processing",
+    month = "11",
+    year = "2020",
+    publisher = "Association for Computational Linguistics",
+    url = "https://arxiv.org/abs/2004.09813",
+})bib";
 
   [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& labels) const {
     if (!labels.defined() || labels.dim() != 2)
@@ -58,6 +68,15 @@ class embed_distill_loss {
   };
   static constexpr inputs_spec inputs{.texts = at_least(1), .labels = label_kind::vector};
   static constexpr std::string_view name = "EmbedDistillLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@article{kim2023embeddistill,
+    title={EmbedDistill: A Geometric Knowledge Distillation for Information Retrieval},
+    author={Kim, Seungyeon and Rawat, Ankit Singh and Zaheer, Manzil and Jayasumana, Sadeep and Sadhanala, Veeranjaneyulu and Jitkrittum, Wittawat and Menon, Aditya Krishna and Fergus, Rob and Kumar, Sanjiv},
+    year={2023},
+    eprint={2301.12005},
+    archivePrefix={arXiv},
+    primaryClass={cs.IR}
+})bib";
 
   embed_distill_loss() = default;
   explicit embed_distill_loss(options o) : opts_(o) {

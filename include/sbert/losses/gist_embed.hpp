@@ -156,6 +156,15 @@ class gist_embed_loss {
  public:
   static constexpr inputs_spec inputs{.texts = between(2, 3), .labels = label_kind::none};
   static constexpr std::string_view name = "GISTEmbedLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{solatorio2024gistembed,
+    title={GISTEmbed: Guided In-sample Selection of Training Negatives for Text Embedding Fine-tuning},
+    author={Aivin V. Solatorio},
+    year={2024},
+    eprint={2402.16829},
+    archivePrefix={arXiv},
+    primaryClass={cs.LG}
+})bib";
 
   gist_embed_loss(std::shared_ptr<models::sentence_transformer> guide, gist_options o = {}) : gist_embed_loss(guide_model(std::move(guide)), o) {}
   gist_embed_loss(guide_embedder guide, gist_options o = {}) : guide_(std::move(guide)), opts_(o) {

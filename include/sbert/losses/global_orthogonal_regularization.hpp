@@ -33,6 +33,16 @@ class global_orthogonal_regularization_loss {
   };
   static constexpr inputs_spec inputs{.texts = at_least(1), .labels = label_kind::none, .text_list = true};
   static constexpr std::string_view name = "GlobalOrthogonalRegularizationLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{zhang2017learningspreadoutlocalfeature,
+      title={Learning Spread-out Local Feature Descriptors},
+      author={Xu Zhang and Felix X. Yu and Sanjiv Kumar and Shih-Fu Chang},
+      year={2017},
+      eprint={1708.06320},
+      archivePrefix={arXiv},
+      primaryClass={cs.CV},
+      url={https://arxiv.org/abs/1708.06320},
+})bib";
 
   global_orthogonal_regularization_loss() = default;
   explicit global_orthogonal_regularization_loss(options o) : opts_(o) {

@@ -41,6 +41,15 @@ class margin_mse_loss {
   };
   static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::score | label_kind::vector};
   static constexpr std::string_view name = "MarginMSELoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{hofstätter2021improving,
+    title={Improving Efficient Neural Ranking Models with Cross-Architecture Knowledge Distillation},
+    author={Sebastian Hofstätter and Sophia Althammer and Michael Schröder and Mete Sertkan and Allan Hanbury},
+    year={2021},
+    eprint={2010.02666},
+    archivePrefix={arXiv},
+    primaryClass={cs.IR}
+})bib";
 
   margin_mse_loss() = default;
   explicit margin_mse_loss(options o) : opts_(o) {}
@@ -77,6 +86,16 @@ class distill_kl_div_loss {
   };
   static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::vector};
   static constexpr std::string_view name = "DistillKLDivLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{lin2020distillingdenserepresentationsranking,
+      title={Distilling Dense Representations for Ranking using Tightly-Coupled Teachers},
+      author={Sheng-Chieh Lin and Jheng-Hong Yang and Jimmy Lin},
+      year={2020},
+      eprint={2010.11386},
+      archivePrefix={arXiv},
+      primaryClass={cs.IR},
+      url={https://arxiv.org/abs/2010.11386},
+})bib";
 
   distill_kl_div_loss() = default;
   explicit distill_kl_div_loss(options o) : opts_(o) {}

@@ -58,6 +58,15 @@ class matryoshka_loss {
   };
   static constexpr inputs_spec inputs = Base::inputs;
   static constexpr std::string_view name = "MatryoshkaLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@misc{kusupati2024matryoshka,
+    title={Matryoshka Representation Learning},
+    author={Aditya Kusupati and Gantavya Bhatt and Aniket Rege and Matthew Wallingford and Aditya Sinha and Vivek Ramanujan and William Howard-Snyder and Kaifeng Chen and Sham Kakade and Prateek Jain and Ali Farhadi},
+    year={2024},
+    eprint={2205.13147},
+    archivePrefix={arXiv},
+    primaryClass={cs.LG}
+})bib";
   using result_type = detail::loss_result_t<Base>;
 
   matryoshka_loss(Base base, options o) : base_(std::move(base)), opts_(std::move(o)), rng_(opts_.seed) {

@@ -30,6 +30,20 @@ class mega_batch_margin_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
   static constexpr std::string_view name = "MegaBatchMarginLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{wieting-gimpel-2018-paranmt,
+    title = "{P}ara{NMT}-50{M}: Pushing the Limits of Paraphrastic Sentence Embeddings with Millions of Machine Translations",
+    author = "Wieting, John and Gimpel, Kevin",
+    editor = "Gurevych, Iryna and Miyao, Yusuke",
+    booktitle = "Proceedings of the 56th Annual Meeting of the Association for Computational Linguistics (Volume 1: Long Papers)",
+    month = jul,
+    year = "2018",
+    address = "Melbourne, Australia",
+    publisher = "Association for Computational Linguistics",
+    url = "https://aclanthology.org/P18-1042",
+    doi = "10.18653/v1/P18-1042",
+    pages = "451--462",
+})bib";
 
   mega_batch_margin_loss() = default;
   explicit mega_batch_margin_loss(options o) : opts_(o) {}

@@ -32,6 +32,16 @@ class softmax_loss {
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label};
   static constexpr std::string_view name = "SoftmaxLoss";
+  /// BibTeX for the model card.
+  static constexpr std::string_view citation = R"bib(@inproceedings{reimers-2019-sentence-bert,
+    title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
+    author = "Reimers, Nils and Gurevych, Iryna",
+    booktitle = "Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing",
+    month = "11",
+    year = "2019",
+    publisher = "Association for Computational Linguistics",
+    url = "https://arxiv.org/abs/1908.10084",
+})bib";
 
   explicit softmax_loss(options o) : opts_(o) {
     if (o.sentence_embedding_dimension <= 0 || o.num_labels <= 1)

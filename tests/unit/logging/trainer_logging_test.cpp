@@ -4,7 +4,14 @@
 #include <sstream>
 
 #include <sbert/data/readers.hpp>
+#include <sbert/losses/adaptive_layer.hpp>
+#include <sbert/losses/batch_triplet.hpp>
+#include <sbert/losses/cached.hpp>
+#include <sbert/losses/contrastive.hpp>
 #include <sbert/losses/cosent.hpp>
+#include <sbert/losses/matryoshka.hpp>
+#include <sbert/losses/online_contrastive.hpp>
+#include <sbert/losses/softmax.hpp>
 #include <sbert/training/early_stopping.hpp>
 #include <sbert/training/log_files.hpp>
 #include <sbert/training/model_card.hpp>
@@ -111,4 +118,69 @@ TEST_CASE("trainer with TensorBoard, CSV, JSONL and early stopping; the card fro
   ss << readme.rdbuf();
   CHECK(ss.str().find("- `eval_strategy`: steps\n") != std::string::npos);
   CHECK(fs::exists(out / "model" / "training_curves.svg"));
+}
+
+namespace {
+std::size_t occurrences(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("the card cites every loss that has an upstream citation; a shared citation once") {
+  const auto out = fs::temp_directory_path() / ("sbert_logging_citations_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  auto model = sbert::models::sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  sbert::training_args args;
+  args.output_dir = out.string();
+  auto card = sbert::detail::card_base(*model, args, sbert::train_state{}, {});
+  const auto data = stsb(8);
+  sbert::softmax_loss::options so;  // member by member, as above
+  so.sentence_embedding_dimension = 128;
+  so.num_labels = 3;
+  sbert::matryoshka_loss<sbert::cosent_loss>::options mo;
+  mo.dims = {128, 64};
+  sbert::detail::card_add(card, *model, "softmax", data, sbert::softmax_loss(so));
+  sbert::detail::card_add(card, *model, "contrastive", data, sbert::contrastive_loss{});
+  sbert::detail::card_add(card, *model, "matryoshka", data, sbert::matryoshka_loss<sbert::cosent_loss>(sbert::cosent_loss{}, mo));
+  sbert::detail::card_add(card, *model, "cmnrl", data, sbert::cached_multiple_negatives_ranking_loss{});
+  sbert::detail::card_add(card, *model, "batch-hard", data, sbert::batch_hard_triplet_loss{});
+  sbert::detail::card_add(card, *model, "batch-all", data, sbert::batch_all_triplet_loss{});
+  // two without a citation upstream
+  sbert::detail::card_add(card, *model, "online", data, sbert::online_contrastive_loss{});
+  sbert::detail::card_add(card, *model, "cmnsrl", data, sbert::cached_multiple_negatives_symmetric_ranking_loss{});
+  sbert::write_model_card((out / "model").string(), card);
+  std::ifstream readme(out / "model" / "README.md");
+  std::stringstream ss;
+  ss << readme.rdbuf();
+  const std::string md = ss.str();
+  INFO(md.substr(md.find("## Citation")));
+
+  // SoftmaxLoss cites the SBERT paper, which is Sentence Transformers' own entry: merged, as in Python
+  CHECK(md.find("#### Sentence Transformers and SoftmaxLoss\n```bibtex\n@inproceedings{reimers-2019-sentence-bert,") != std::string::npos);
+  CHECK(occurrences(md, "@inproceedings{reimers-2019-sentence-bert,") == 1);
+  CHECK(md.find("#### ContrastiveLoss\n```bibtex\n@inproceedings{hadsell2006dimensionality,") != std::string::npos);
+  CHECK(md.find("#### MatryoshkaLoss\n```bibtex\n@misc{kusupati2024matryoshka,") != std::string::npos);
+  CHECK(md.find("#### CachedMultipleNegativesRankingLoss\n```bibtex\n@misc{gao2021scaling,") != std::string::npos);
+  // two losses sharing a citation: one entry naming both
+  CHECK(md.find("#### BatchHardTripletLoss and BatchAllTripletLoss\n```bibtex\n@misc{hermans2017defense,") != std::string::npos);
+  CHECK(occurrences(md, "hermans2017defense") == 1);
+  // no citation upstream: tagged, not cited
+  CHECK(md.find("- loss:OnlineContrastiveLoss\n") != std::string::npos);
+  CHECK(md.find("- loss:CachedMultipleNegativesSymmetricRankingLoss\n") != std::string::npos);
+  CHECK(md.find("#### OnlineContrastiveLoss") == std::string::npos);
+  CHECK(md.find("#### CachedMultipleNegativesSymmetricRankingLoss") == std::string::npos);
+  CHECK(occurrences(md, "```bibtex") == 5);
+
+  // wrappers: Matryoshka2dLoss carries AdaptiveLayerLoss's 2DMSE entry; a cached core keeps its own
+  // (MatryoshkaLoss computed with GradCache); CachedGISTEmbedLoss has none, GISTEmbedLoss has one
+  using m2d = sbert::matryoshka_2d_loss<sbert::cosent_loss>;
+  CHECK(m2d::citation.starts_with("@misc{li20242d,"));
+  CHECK(m2d::citation == sbert::adaptive_layer_loss<sbert::cosent_loss>::citation);
+  CHECK(sbert::grad_cache_loss<sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss>>::citation ==
+        sbert::matryoshka_loss<sbert::cosent_loss>::citation);
+  CHECK(sbert::cached_gist_embed_loss::citation.empty());
+  CHECK(sbert::gist_embed_loss::citation.starts_with("@misc{solatorio2024gistembed,"));
+  fs::remove_all(out);
 }
