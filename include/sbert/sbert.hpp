@@ -49,6 +49,7 @@
 #include <sbert/models/bert.hpp>
 #include <sbert/models/dense.hpp>
 #include <sbert/models/distilbert.hpp>
+#include <sbert/models/mpnet.hpp>
 #include <sbert/models/encoder.hpp>
 #include <sbert/models/load_encoder.hpp>
 #include <sbert/models/module.hpp>

@@ -30,6 +30,15 @@
 
 namespace sbert::models {
 
+namespace detail {
+/// The hidden_act names detail::activation computes (transformers' ACT2FN keys).
+inline bool is_supported_activation(const std::string& name) {
+  for (const char* n : {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu", "swish", "tanh"})
+    if (name == n) return true;
+  return false;
+}
+}  // namespace detail
+
 /// BertConfig's fields that the forward pass uses (transformers' defaults).
 struct bert_config {
   std::int64_t vocab_size = 30522;
@@ -94,8 +103,7 @@ struct bert_config {
       throw bad("model_type", "'" + model_type + "' is not a BERT/RoBERTa model");
     if (position_embedding_type != "absolute")
       throw bad("position_embedding_type", "'" + position_embedding_type + "' is not supported (only \"absolute\")");
-    if (hidden_act != "gelu" && hidden_act != "gelu_new" && hidden_act != "gelu_pytorch_tanh" &&
-        hidden_act != "relu" && hidden_act != "silu" && hidden_act != "swish" && hidden_act != "tanh")
+    if (!detail::is_supported_activation(hidden_act))
       throw bad("hidden_act", "'" + hidden_act + "' is not supported");
   }
 

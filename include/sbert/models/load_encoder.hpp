@@ -9,6 +9,7 @@
 #include <sbert/models/detail/json_config.hpp>
 #include <sbert/models/distilbert.hpp>
 #include <sbert/models/encoder.hpp>
+#include <sbert/models/mpnet.hpp>
 
 namespace sbert::models {
 
@@ -18,8 +19,9 @@ namespace sbert::models {
   if (type == "bert" || type == "roberta" || type == "xlm-roberta" || type == "camembert")
     return bert_model::load(dir);
   if (type == "distilbert") return distilbert_model::load(dir);
+  if (type == "mpnet") return mpnet_model::load(dir);
   throw model_error(input_error::format(cfg.path(), 0, "model_type",
-                                        "'" + type + "' is not supported (bert, roberta, xlm-roberta, camembert, distilbert)"));
+                                        "'" + type + "' is not supported (bert, roberta, xlm-roberta, camembert, distilbert, mpnet)"));
 }
 
 }  // namespace sbert::models

@@ -505,3 +505,87 @@ TEST_CASE("wordpiece: added token lstrip / rstrip / single_word", "[tokenizers][
   CHECK(tok.encode("a w, b").input_ids == std::vector<std::int64_t>{2, 5, 32, 1, 6, 3});  // ',' -> [UNK]
   CHECK(tok.encode("w_").input_ids == std::vector<std::int64_t>{2, 27, 1, 3});  // '_' is a word character
 }
+
+namespace {
+/// An MPNet-style vocabulary as microsoft/mpnet-base ships it: <s> <pad> </s> <unk> first, then
+/// BERT's uncased vocabulary shifted by 4, then <mask>.
+std::string write_mpnet_vocab(const std::string& dir) {
+  std::string v = "<s>\n<pad>\n</s>\n<unk>\n" + sbert::models::detail::read_file(bert_dir() + "/vocab.txt") + "<mask>\n";
+  write_text(dir + "/vocab.txt", v);
+  return dir + "/vocab.txt";
+}
+std::vector<std::int64_t> shifted(std::vector<std::int64_t> ids, std::int64_t by) {
+  for (auto& x : ids) x += by;
+  return ids;
+}
+}  // namespace
+
+TEST_CASE("wordpiece: MPNetTokenizer layout from vocab.txt: <s> A </s></s> B </s>, type ids 0", "[tokenizers][wordpiece]") {
+  const auto dir = temp_dir("mpnet");
+  const auto vocab = write_mpnet_vocab(dir);
+  write_text(dir + "/tokenizer_config.json",
+             R"({"do_lower_case": true, "tokenizer_class": "MPNetTokenizer", "model_max_length": 512})");
+  const auto tok = wordpiece_tokenizer::from_vocab_file(vocab, dir + "/tokenizer_config.json");
+  const auto bert = load_wordpiece(bert_dir());
+  const std::string a = "The quick brown fox, unbelievably!", b = "A second sentence.";
+  // The content tokens are BERT's shifted by the four tokens in front.
+  auto inner = [&](const std::string& t) {
+    auto ids = bert.encode(t).input_ids;
+    return shifted(std::vector<std::int64_t>(ids.begin() + 1, ids.end() - 1), 4);
+  };
+  const auto single = tok.encode(a);
+  std::vector<std::int64_t> want = {0};
+  for (auto x : inner(a)) want.push_back(x);
+  want.push_back(2);
+  CHECK(single.input_ids == want);
+  const auto pair = tok.encode(a, std::string_view(b));
+  want.push_back(2);
+  for (auto x : inner(b)) want.push_back(x);
+  want.push_back(2);
+  CHECK(pair.input_ids == want);
+  CHECK(pair.token_type_ids == std::vector<std::int64_t>(want.size(), 0));
+  CHECK(tok.pad_id() == 1);
+  CHECK(tok.num_special_tokens(true) == 4);
+  // Pair truncation keeps the four specials.
+  CHECK(tok.encode(a, std::string_view(b), 10).input_ids.size() == 10);
+  // The <s>, </s> written in the text are special tokens, never split.
+  CHECK(tok.encode("x <mask> y").input_ids.at(2) == static_cast<std::int64_t>(tok.vocab_size()) - 1);
+
+  // Saved, its tokenizer_config keeps the class and the files reload to the same layout.
+  const auto out = temp_dir("mpnet_saved");
+  tok.save(out);
+  const auto cfg = sbert::models::detail::read_file(out + "/tokenizer_config.json");
+  CHECK(cfg.find("\"tokenizer_class\": \"MPNetTokenizer\"") != std::string::npos);
+  CHECK(cfg.find("\"pad_token\": \"<pad>\"") != std::string::npos);
+  for (const auto& back : {load_wordpiece(out), wordpiece_tokenizer::from_vocab_file(out + "/vocab.txt", out + "/tokenizer_config.json")}) {
+    CHECK(back.encode(a, std::string_view(b)).input_ids == pair.input_ids);
+    CHECK(back.encode(a, std::string_view(b)).token_type_ids == pair.token_type_ids);
+    CHECK(back.pad_id() == 1);
+  }
+  fs::remove_all(dir);
+  fs::remove_all(out);
+}
+
+TEST_CASE("wordpiece: tokenizer.json with RobertaProcessing (MPNet's fast tokenizer)", "[tokenizers][wordpiece]") {
+  // BERT's tokenizer.json with its post-processor swapped for RoBERTa's, as MPNet's has it.
+  auto text = sbert::models::detail::read_file(bert_dir() + "/tokenizer.json");
+  const auto from = text.find("\"post_processor\":"), to = text.find("\"decoder\":");
+  REQUIRE(from != std::string::npos);
+  REQUIRE(to > from);
+  text.replace(from, to - from,
+               R"("post_processor":{"type":"RobertaProcessing","sep":["[SEP]",102],"cls":["[CLS]",101],"trim_offsets":true,"add_prefix_space":false},)");
+  const auto dir = temp_dir("roberta_proc");
+  write_text(dir + "/tokenizer.json", text);
+  const auto tok = load_wordpiece(dir);
+  const auto bert = load_wordpiece(bert_dir());
+  const std::string a = "Hello world", b = "how are you?";
+  auto want = bert.encode(a).input_ids;  // [CLS] A [SEP], then [SEP] B [SEP]
+  want.push_back(102);
+  const auto tail = bert.encode(b).input_ids;
+  want.insert(want.end(), tail.begin() + 1, tail.end());
+  const auto got = tok.encode(a, std::string_view(b));
+  CHECK(got.input_ids == want);
+  CHECK(got.token_type_ids == std::vector<std::int64_t>(want.size(), 0));
+  CHECK(tok.encode(a).input_ids == bert.encode(a).input_ids);
+  fs::remove_all(dir);
+}

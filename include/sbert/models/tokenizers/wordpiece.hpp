@@ -58,6 +58,19 @@ struct wordpiece_options {
   std::string pad_token = "[PAD]";
   std::string mask_token = "[MASK]";
   std::size_t model_max_length = 0;  // 0: unknown
+  // tokenizer_config.json's class, written back on save. An MPNetTokenizer lays pairs out as
+  // <s> A </s></s> B </s> (RoBERTa's layout) and names <s>, </s>, <pad>, <mask> by default.
+  std::string tokenizer_class = "BertTokenizer";
+
+  [[nodiscard]] bool mpnet_layout() const { return tokenizer_class.rfind("MPNetTokenizer", 0) == 0; }
+  /// MPNetTokenizer's defaults for the role tokens (unk stays [UNK], as in its vocab.txt).
+  void use_mpnet_defaults() {
+    tokenizer_class = "MPNetTokenizer";
+    cls_token = "<s>";
+    sep_token = "</s>";
+    pad_token = "<pad>";
+    mask_token = "<mask>";
+  }
 };
 
 /// A token matched in the raw text before normalisation (HF's AddedToken).
@@ -221,7 +234,8 @@ struct json_reader {
 class wordpiece_tokenizer : public tokenizer {
  public:
   /// `vocab[i]` is the token of id i. Empty `single`/`pair` templates mean BERT's
-  /// [CLS] A [SEP] / [CLS] A [SEP] B [SEP] with options.cls_token / sep_token.
+  /// [CLS] A [SEP] / [CLS] A [SEP] B [SEP] with options.cls_token / sep_token (MPNet's
+  /// <s> A </s></s> B </s> when options.tokenizer_class is MPNetTokenizer).
   explicit wordpiece_tokenizer(std::vector<std::string> vocab, wordpiece_options options = {},
                                std::vector<added_token> added = {},
                                std::vector<template_item> single = {},
@@ -255,7 +269,17 @@ class wordpiece_tokenizer : public tokenizer {
     if (vocab.empty()) throw input_error(vocab_path, 0, "", "empty vocabulary");
     wordpiece_options opt;
     std::vector<added_token> added;
-    if (!config_path.empty()) read_tokenizer_config(config_path, opt, &added);
+    if (!config_path.empty()) {
+      read_tokenizer_config(config_path, opt, &added);
+      if (opt.mpnet_layout()) {  // read again over MPNetTokenizer's defaults
+        const auto cls = opt.tokenizer_class;
+        opt = wordpiece_options{};
+        opt.use_mpnet_defaults();
+        added.clear();
+        read_tokenizer_config(config_path, opt, &added);
+        opt.tokenizer_class = cls;
+      }
+    }
     // The role tokens are never split (transformers registers them as added tokens).
     std::unordered_map<std::string, std::int64_t> ids;
     for (std::size_t i = 0; i < vocab.size(); ++i) ids[vocab[i]] = static_cast<std::int64_t>(i);
@@ -453,7 +477,13 @@ class wordpiece_tokenizer : public tokenizer {
             }
           }
         }
-        if (post_type == "BertProcessing") {
+        if (post_type == "RobertaProcessing") {  // MPNet: every type id is 0, pairs get </s></s>
+          specials[cls.first] = {{cls.second}, {cls.first}};
+          specials[sep.first] = {{sep.second}, {sep.first}};
+          raw_single = {{false, cls.first, 0}, {true, "A", 0}, {false, sep.first, 0}};
+          raw_pair = {{false, cls.first, 0}, {true, "A", 0}, {false, sep.first, 0},
+                      {false, sep.first, 0}, {true, "B", 0}, {false, sep.first, 0}};
+        } else if (post_type == "BertProcessing") {
           specials[cls.first] = {{cls.second}, {cls.first}};
           specials[sep.first] = {{sep.second}, {sep.first}};
           raw_single = {{false, cls.first, 0}, {true, "A", 0}, {false, sep.first, 0}};
@@ -502,6 +532,12 @@ class wordpiece_tokenizer : public tokenizer {
       opt.handle_chinese_chars = from_config.handle_chinese_chars;
     }
     if (vocab_entries.empty()) throw input_error(path, 0, "model.vocab", "missing or empty");
+    if (post_type == "RobertaProcessing" && config_path.empty()) {
+      // A WordPiece model with RoBERTa's post-processor is MPNet's: its role tokens by default.
+      const auto unk = opt.unk_token;
+      opt.use_mpnet_defaults();
+      opt.unk_token = unk;
+    }
 
     std::int64_t max_id = 0;
     for (const auto& [t, id] : vocab_entries) max_id = std::max(max_id, id);
@@ -779,7 +815,11 @@ class wordpiece_tokenizer : public tokenizer {
     cfg.set("sep_token", opt_.sep_token);
     cfg.set("strip_accents", opt_.strip_accents ? value(*opt_.strip_accents) : value());
     cfg.set("tokenize_chinese_chars", opt_.handle_chinese_chars);
-    cfg.set("tokenizer_class", "BertTokenizer");
+    cfg.set("tokenizer_class", opt_.tokenizer_class);
+    if (opt_.mpnet_layout()) {
+      cfg.set("bos_token", opt_.cls_token);
+      cfg.set("eos_token", opt_.sep_token);
+    }
     cfg.set("unk_token", opt_.unk_token);
     write("tokenizer_config.json", json::dump(cfg, pretty) + "\n");
 
@@ -881,7 +921,10 @@ class wordpiece_tokenizer : public tokenizer {
       else if (key == "sep_token") opt.sep_token = js.token_content(v, key);
       else if (key == "pad_token") opt.pad_token = js.token_content(v, key);
       else if (key == "mask_token") opt.mask_token = js.token_content(v, key);
-      else if (key == "tokenizer_class" && tokenizer_class) *tokenizer_class = js.string(v, key);
+      else if (key == "tokenizer_class") {
+        opt.tokenizer_class = js.string(v, key);
+        if (tokenizer_class) *tokenizer_class = opt.tokenizer_class;
+      }
       else if (key == "added_tokens_decoder" && added) {
         for (auto g : js.get(v.get_object(), key)) {
           auto gf = js.get(std::move(g), key);
@@ -964,6 +1007,10 @@ class wordpiece_tokenizer : public tokenizer {
     if (single_.empty())
       single_ = {special_item(opt_.cls_token, 0), template_item{true, 0, "", {}, {}, 0},
                  special_item(opt_.sep_token, 0)};
+    if (pair_.empty() && opt_.mpnet_layout())  // <s> A </s></s> B </s>, every type id 0
+      pair_ = {special_item(opt_.cls_token, 0), template_item{true, 0, "", {}, {}, 0},
+               special_item(opt_.sep_token, 0), special_item(opt_.sep_token, 0),
+               template_item{true, 1, "", {}, {}, 0}, special_item(opt_.sep_token, 0)};
     if (pair_.empty())
       pair_ = {special_item(opt_.cls_token, 0), template_item{true, 0, "", {}, {}, 0},
                special_item(opt_.sep_token, 0), template_item{true, 1, "", {}, {}, 1},
