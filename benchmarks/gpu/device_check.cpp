@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
     h->to(at::kBFloat16);
     std::printf("%-58s max|diff| %.3g (information)\n", "mean cuda bf16 vs fp32", diff(h->encode(s, {.batch_size = 40}), base));
   }
-  if (argc == 4) {  // RoBERTa / XLM-R / DistilBERT checkpoints from transformers (encoder_reference.py)
-    for (const char* name : {"roberta", "xlm-roberta", "distilbert"}) {
+  if (argc == 4) {  // RoBERTa / XLM-R / DistilBERT / MPNet checkpoints from transformers (encoder_reference.py)
+    for (const char* name : {"roberta", "xlm-roberta", "distilbert", "mpnet"}) {
       const std::string dir = std::string(argv[3]) + "/" + name;
       simdjson::dom::parser p2;
       simdjson::dom::element r = p2.load(dir + "/reference.json");
