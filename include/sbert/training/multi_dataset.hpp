@@ -75,7 +75,10 @@ class multi_dataset_trainer {
     model_->save(dir);
     write_model_card(dir, card(core_.state()));
   }
-  train_result train(const std::string& resume_from_checkpoint = {}) { return core_.train(resume_from_checkpoint); }
+  train_result train(const std::string& resume_from_checkpoint = {}) {
+    card_cache_.reset();
+    return core_.train(resume_from_checkpoint);
+  }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
   [[nodiscard]] train_state& state() { return core_.state(); }
 
@@ -155,10 +158,13 @@ class multi_dataset_trainer {
 
   model_card_data card(const train_state& st) {
     auto c = detail::card_base(*model_, core_.args(), st, {});
-    std::apply([&](auto&... e) { (detail::card_add(c, *model_, e.name, e.train, e.loss), ...); }, *entries_);
+    card_cache_.apply(c, [&](model_card_data& d) {
+      std::apply([&](auto&... e) { (detail::card_add(d, *model_, e.name, e.train, e.loss), ...); }, *entries_);
+    });
     return c;
   }
 
+  detail::card_data_cache card_cache_;
   std::shared_ptr<models::sentence_transformer> model_;
   std::shared_ptr<std::tuple<Entries...>> entries_;
   std::vector<std::size_t> offsets_;

@@ -98,6 +98,24 @@ void card_add(model_card_data& card, models::sentence_transformer& m, const std:
   card.losses.push_back(std::move(li));
 }
 
+/// The card's data-set part (column statistics tokenize up to 1000 rows per column): computed
+/// once per train() and reused by every checkpoint's card.
+struct card_data_cache {
+  std::optional<std::pair<std::vector<dataset_info>, std::vector<loss_info>>> data;
+
+  template <class Fill>
+  void apply(model_card_data& card, Fill&& fill) {
+    if (!data) {
+      model_card_data tmp;
+      fill(tmp);
+      data.emplace(std::move(tmp.train_datasets), std::move(tmp.losses));
+    }
+    card.train_datasets = data->first;
+    card.losses = data->second;
+  }
+  void reset() { data.reset(); }
+};
+
 /// The texts of input column I for the given rows (a text-list column flattened).
 template <Schema S, std::size_t I>
 std::vector<std::string> column_texts(const dataset<S>& d, const std::vector<std::size_t>& rows) {
@@ -262,7 +280,10 @@ class trainer {
 
   /// Trains. `resume_from_checkpoint`: a checkpoint-{step} folder, or "latest" for the newest
   /// in output_dir; the run then continues exactly where that checkpoint left it.
-  train_result train(const std::string& resume_from_checkpoint = {}) { return core_.train(resume_from_checkpoint); }
+  train_result train(const std::string& resume_from_checkpoint = {}) {
+    card_cache_.reset();  // the data set may have changed since the last run
+    return core_.train(resume_from_checkpoint);
+  }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
   [[nodiscard]] train_state& state() { return core_.state(); }
   [[nodiscard]] L& loss() { return *loss_; }
@@ -306,10 +327,11 @@ class trainer {
 
   model_card_data card(const train_state& st) {
     auto c = detail::card_base(*model_, core_.args(), st, last_evaluations_);
-    detail::card_add(c, *model_, "train", *train_, *loss_);
+    card_cache_.apply(c, [&](model_card_data& d) { detail::card_add(d, *model_, "train", *train_, *loss_); });
     return c;
   }
 
+  detail::card_data_cache card_cache_;
   std::vector<evaluation_info> last_evaluations_;
   std::shared_ptr<models::sentence_transformer> model_;
   std::shared_ptr<dataset<S>> train_, eval_;

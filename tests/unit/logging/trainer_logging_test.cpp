@@ -1,5 +1,7 @@
 // The logging callbacks and the model card driven by the real trainer on the tiny model.
+#include <atomic>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 
@@ -183,4 +185,65 @@ TEST_CASE("the card cites every loss that has an upstream citation; a shared cit
   CHECK(sbert::cached_gist_embed_loss::citation.empty());
   CHECK(sbert::gist_embed_loss::citation.starts_with("@misc{solatorio2024gistembed,"));
   fs::remove_all(out);
+}
+
+namespace {
+/// Counts every tokenization, to see what the card costs at each checkpoint.
+struct counting_tokenizer : sbert::models::tokenizer {
+  std::shared_ptr<const sbert::models::tokenizer> inner;
+  mutable std::atomic<long> calls{0};
+  explicit counting_tokenizer(std::shared_ptr<const sbert::models::tokenizer> t) : inner(std::move(t)) {}
+  sbert::models::encoding encode(std::string_view text, std::optional<std::string_view> pair,
+                                 std::size_t max_length) const override {
+    ++calls;
+    return inner->encode(text, pair, max_length);
+  }
+  void encode_into(sbert::models::encoding& out, std::string_view text, std::optional<std::string_view> pair,
+                   std::size_t max_length, bool with_tokens) const override {
+    ++calls;
+    inner->encode_into(out, text, pair, max_length, with_tokens);
+  }
+  std::int64_t pad_id() const override { return inner->pad_id(); }
+  std::size_t vocab_size() const override { return inner->vocab_size(); }
+  void save(const std::string& dir) const override { inner->save(dir); }
+};
+
+/// Tokenizer calls of a 12-step run that saves a checkpoint every `save_steps` steps.
+long tokenizations(std::size_t save_steps, const fs::path& out, std::string* card = nullptr) {
+  const auto ref = sbert::test::reference_dir() + "/tiny-bert-st";
+  auto tok = std::make_shared<counting_tokenizer>(sbert::models::load_tokenizer(ref));
+  auto model = sbert::models::sentence_transformer::from_parts(std::make_shared<sbert::models::transformer>(
+      sbert::models::load_encoder(ref), tok, sbert::models::transformer_options{.max_seq_length = 64}));
+  fs::remove_all(out);
+  sbert::training_args args;
+  args.output_dir = out.string();
+  args.max_steps = 12;
+  args.per_device_train_batch_size = 8;
+  args.save_strategy = sbert::interval_strategy::steps;
+  args.save_steps = save_steps;
+  args.save_total_limit = 1;
+  args.disable_progress_bar = true;
+  sbert::trainer t{model, args, stsb(96), sbert::cosent_loss{}};
+  t.train();
+  if (card) {
+    std::ifstream f(out / ("checkpoint-12") / "README.md");
+    *card = std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  fs::remove_all(out);
+  return tok->calls.load();
+}
+}  // namespace
+
+TEST_CASE("the card's data-set statistics are computed once per run, not at every checkpoint") {
+  const auto out = fs::temp_directory_path() / ("sbert_card_cache_" + std::to_string(::getpid()));
+  std::string card;
+  const long one_save = tokenizations(12, out, &card);
+  const long six_saves = tokenizations(2, out);
+  // Training tokenizes 12 batches of 8 pairs either way; the statistics (96 rows x 2 columns)
+  // are tokenized once in both runs, so five more checkpoints cost no tokenization at all.
+  CHECK(one_save >= 12 * 8 * 2 + 96 * 2);
+  CHECK(six_saves == one_save);
+  // And the card still has the statistics.
+  CHECK(card.find("sentence1") != std::string::npos);
+  CHECK(card.find(" tokens") != std::string::npos);
 }
