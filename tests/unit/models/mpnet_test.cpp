@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/autocast_mode.h>
+
 #include <sbert/io/safetensors_torch.hpp>
 #include <sbert/models/mpnet.hpp>
 #include <sbert/models/sentence_transformer.hpp>
@@ -373,4 +375,38 @@ TEST_CASE("mpnet: bad configs and over-long inputs are errors naming the field")
   CHECK_THROWS_WITH(m->forward(ids, at::ones_like(ids), {}), Catch::Contains("max_position_embeddings"));
   CHECK_NOTHROW(m->forward(ids.narrow(1, 0, 198), at::ones({1, 198}, at::kLong), {}));
   fs::remove_all(dir);
+}
+
+TEST_CASE("mpnet: bf16 runs, under CPU autocast (training) and with bf16 weights, close to fp32") {
+  auto m = random_model(tiny_config(), 18);
+  auto ids = at::randint(2, 120, {2, 20});
+  auto mask = at::ones({2, 20}, at::kLong);
+  mask[1].narrow(0, 15, 5).zero_();
+  const auto keep = mask.unsqueeze(-1).to(at::kFloat);
+  at::Tensor ref;
+  {
+    at::NoGradGuard ng;
+    ref = m->forward(ids, mask, {});
+  }
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(true);
+  auto h = m->forward(ids, mask, {});
+  at::autocast::set_cpu_enabled(false);
+  at::autocast::clear_cache();
+  const double autocast_diff = max_abs_diff(h.to(at::kFloat) * keep, ref * keep);
+  INFO("autocast max|diff| " << autocast_diff);
+  CHECK(autocast_diff < 0.1);
+  h.to(at::kFloat).pow(2).sum().backward();
+  CHECK(m->relative_attention_bias->weight.grad().abs().sum().item<double>() > 0.0);
+
+  m->to(at::kBFloat16);
+  at::NoGradGuard ng;
+  auto hb = m->forward(ids, mask, {});
+  CHECK(hb.scalar_type() == at::kBFloat16);
+  const double weights_diff = max_abs_diff(hb.to(at::kFloat) * keep, ref * keep);
+  INFO("bf16 weights max|diff| " << weights_diff);
+  CHECK(weights_diff < 0.25);
+  // A broken mask or bias would be far off: the padded row still matches its unpadded self.
+  auto alone = m->forward(ids[1].narrow(0, 0, 15).unsqueeze(0), at::ones({1, 15}, at::kLong), {});
+  CHECK(max_abs_diff(hb[1].narrow(0, 0, 15), alone[0]) < 0.1);
 }
