@@ -2,6 +2,7 @@
 // the Python BertTokenizer's (shared/reference/embeddings.json): exact match, no tolerance.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -587,5 +588,38 @@ TEST_CASE("wordpiece: tokenizer.json with RobertaProcessing (MPNet's fast tokeni
   CHECK(got.input_ids == want);
   CHECK(got.token_type_ids == std::vector<std::int64_t>(want.size(), 0));
   CHECK(tok.encode(a).input_ids == bert.encode(a).input_ids);
+
+  // MPNet's own shape: its vocabulary, <s>/</s> in RobertaProcessing, no tokenizer_config.json.
+  // The role tokens default to MPNet's, so padding uses <pad> (id 1), which the model's
+  // position ids rely on.
+  const auto mdir = temp_dir("mpnet_json");
+  write_mpnet_vocab(mdir);
+  write_text(mdir + "/tokenizer_config.json", R"({"tokenizer_class": "MPNetTokenizer"})");
+  wordpiece_tokenizer::from_vocab_file(mdir + "/vocab.txt", mdir + "/tokenizer_config.json").save(mdir);
+  auto mj = sbert::models::detail::read_file(mdir + "/tokenizer.json");
+  const auto mf = mj.find("\"post_processor\":"), mt = mj.find("\"decoder\":");
+  REQUIRE(mf != std::string::npos);
+  REQUIRE(mt > mf);
+  mj.replace(mf, mt - mf,
+             R"("post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": true, "add_prefix_space": false},
+  )");
+  fs::remove(mdir + "/tokenizer_config.json");
+  fs::remove(mdir + "/vocab.txt");
+  write_text(mdir + "/tokenizer.json", mj);
+  const auto mpnet = load_wordpiece(mdir);
+  CHECK(mpnet.pad_id() == 1);
+  const auto e = mpnet.encode(a, std::string_view(b));
+  CHECK(e.input_ids.front() == 0);
+  CHECK(e.input_ids.back() == 2);
+  CHECK(std::count(e.input_ids.begin(), e.input_ids.end(), 2) == 3);
+  const auto batch = mpnet.encode_batch(std::vector<std::string_view>{a, "x"});
+  CHECK(batch.input_ids.back() == 1);
+  // A "padding" section that names another pad token wins over the defaults.
+  const auto pad_at = mj.find("\"padding\": null");
+  REQUIRE(pad_at != std::string::npos);
+  mj.replace(pad_at, 15, R"("padding": {"strategy": "BatchLongest", "pad_id": 4, "pad_token": "[PAD]"})");
+  write_text(mdir + "/tokenizer.json", mj);
+  CHECK(load_wordpiece(mdir).pad_id() == 4);
+  fs::remove_all(mdir);
   fs::remove_all(dir);
 }

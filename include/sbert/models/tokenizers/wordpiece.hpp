@@ -326,7 +326,7 @@ class wordpiece_tokenizer : public tokenizer {
     bool bert_normalizer = false;
     std::vector<added_token> added;
     std::vector<std::pair<std::string, std::int64_t>> vocab_entries;
-    bool have_model = false;
+    bool have_model = false, pad_named = false;
     std::string post_type;
     struct raw_item {
       bool seq;
@@ -418,6 +418,7 @@ class wordpiece_tokenizer : public tokenizer {
           if (js.get(gf.unescaped_key(), key) == "pad_token") {
             auto val = gf.value();
             opt.pad_token = js.string(val, "padding.pad_token");
+            pad_named = true;
           }
         }
       } else if (key == "pre_tokenizer") {
@@ -534,9 +535,10 @@ class wordpiece_tokenizer : public tokenizer {
     if (vocab_entries.empty()) throw input_error(path, 0, "model.vocab", "missing or empty");
     if (post_type == "RobertaProcessing" && config_path.empty()) {
       // A WordPiece model with RoBERTa's post-processor is MPNet's: its role tokens by default.
-      const auto unk = opt.unk_token;
+      const auto unk = opt.unk_token, pad = opt.pad_token;
       opt.use_mpnet_defaults();
       opt.unk_token = unk;
+      if (pad_named) opt.pad_token = pad;
     }
 
     std::int64_t max_id = 0;
