@@ -65,23 +65,21 @@ struct bert_config {
   /// Reads config.json. Unknown keys are ignored (they are kept in the file text).
   [[nodiscard]] static bert_config from_json(const detail::json_file& f) {
     bert_config c;
-    auto i = [&](const char* k, std::int64_t& dst) { if (auto v = f.get_int(k)) dst = *v; };
-    auto d = [&](const char* k, double& dst) { if (auto v = f.get_double(k)) dst = *v; };
-    i("vocab_size", c.vocab_size);
-    i("hidden_size", c.hidden_size);
-    i("num_hidden_layers", c.num_hidden_layers);
-    i("num_attention_heads", c.num_attention_heads);
-    i("intermediate_size", c.intermediate_size);
-    if (auto s = f.get_string("hidden_act")) c.hidden_act = *s;
-    d("hidden_dropout_prob", c.hidden_dropout_prob);
-    d("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-    i("max_position_embeddings", c.max_position_embeddings);
-    i("type_vocab_size", c.type_vocab_size);
-    d("initializer_range", c.initializer_range);
-    d("layer_norm_eps", c.layer_norm_eps);
-    i("pad_token_id", c.pad_token_id);
-    if (auto s = f.get_string("position_embedding_type")) c.position_embedding_type = *s;
-    if (auto s = f.get_string("model_type")) c.model_type = *s;
+    f.read("vocab_size", c.vocab_size);
+    f.read("hidden_size", c.hidden_size);
+    f.read("num_hidden_layers", c.num_hidden_layers);
+    f.read("num_attention_heads", c.num_attention_heads);
+    f.read("intermediate_size", c.intermediate_size);
+    f.read("hidden_act", c.hidden_act);
+    f.read("hidden_dropout_prob", c.hidden_dropout_prob);
+    f.read("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    f.read("max_position_embeddings", c.max_position_embeddings);
+    f.read("type_vocab_size", c.type_vocab_size);
+    f.read("initializer_range", c.initializer_range);
+    f.read("layer_norm_eps", c.layer_norm_eps);
+    f.read("pad_token_id", c.pad_token_id);
+    f.read("position_embedding_type", c.position_embedding_type);
+    f.read("model_type", c.model_type);
     c.validate(f.path());
     return c;
   }
@@ -154,6 +152,24 @@ inline double lowest_of(at::ScalarType dtype) {
   if (dtype == at::kBFloat16) return -3.3895313892515355e38;
   if (dtype == at::kDouble) return std::numeric_limits<double>::lowest();
   return std::numeric_limits<float>::lowest();
+}
+
+/// HF's PreTrainedModel._init_weights for encoders: normal(0, sd) for every Linear and
+/// Embedding weight, zero Linear biases, LayerNorm weight 1 and bias 0. (Padding rows are the
+/// caller's: each model zeroes its own.)
+inline void init_hf_weights(torch::nn::Module& root, double sd) {
+  at::NoGradGuard ng;
+  for (auto& m : root.modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, sd);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, sd);
+    } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    }
+  }
 }
 
 /// The additive attention mask [batch, 1, 1, seq]: 0 where attended, finfo(dtype).min elsewhere.
@@ -377,19 +393,8 @@ class bert_model : public encoder {
   /// HF's _init_weights: normal(0, initializer_range) for Linear and Embedding weights, zero
   /// biases and padding row, LayerNorm weight 1 and bias 0.
   void init_weights() {
+    detail::init_hf_weights(*this, config_.initializer_range);
     at::NoGradGuard ng;
-    const double sd = config_.initializer_range;
-    for (auto& m : modules(/*include_self=*/false)) {
-      if (auto* lin = m->as<torch::nn::Linear>()) {
-        lin->weight.normal_(0.0, sd);
-        if (lin->bias.defined()) lin->bias.zero_();
-      } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-        emb->weight.normal_(0.0, sd);
-      } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
-        ln->weight.fill_(1.0);
-        ln->bias.zero_();
-      }
-    }
     const auto pad = config_.pad_token_id;
     if (pad >= 0 && pad < config_.vocab_size) embeddings->word_embeddings->weight[pad].zero_();
   }

@@ -43,20 +43,18 @@ struct distilbert_config {
 
   [[nodiscard]] static distilbert_config from_json(const detail::json_file& f) {
     distilbert_config c;
-    auto i = [&](const char* k, std::int64_t& dst) { if (auto v = f.get_int(k)) dst = *v; };
-    auto d = [&](const char* k, double& dst) { if (auto v = f.get_double(k)) dst = *v; };
-    i("vocab_size", c.vocab_size);
-    i("dim", c.dim);
-    i("n_layers", c.n_layers);
-    i("n_heads", c.n_heads);
-    i("hidden_dim", c.hidden_dim);
-    d("dropout", c.dropout);
-    d("attention_dropout", c.attention_dropout);
-    if (auto s = f.get_string("activation")) c.activation = *s;
-    i("max_position_embeddings", c.max_position_embeddings);
-    d("initializer_range", c.initializer_range);
-    i("pad_token_id", c.pad_token_id);
-    if (auto b = f.get_bool("sinusoidal_pos_embds")) c.sinusoidal_pos_embds = *b;
+    f.read("vocab_size", c.vocab_size);
+    f.read("dim", c.dim);
+    f.read("n_layers", c.n_layers);
+    f.read("n_heads", c.n_heads);
+    f.read("hidden_dim", c.hidden_dim);
+    f.read("dropout", c.dropout);
+    f.read("attention_dropout", c.attention_dropout);
+    f.read("activation", c.activation);
+    f.read("max_position_embeddings", c.max_position_embeddings);
+    f.read("initializer_range", c.initializer_range);
+    f.read("pad_token_id", c.pad_token_id);
+    f.read("sinusoidal_pos_embds", c.sinusoidal_pos_embds);
     c.validate(f.path());
     return c;
   }
@@ -217,18 +215,8 @@ class distilbert_model : public encoder {
   void init_weights() {
     if (config_.sinusoidal_pos_embds)
       throw model_error("distilbert_model: random init with sinusoidal_pos_embds is not supported");
+    detail::init_hf_weights(*this, config_.initializer_range);
     at::NoGradGuard ng;
-    for (auto& m : modules(false)) {
-      if (auto* lin = m->as<torch::nn::Linear>()) {
-        lin->weight.normal_(0.0, config_.initializer_range);
-        lin->bias.zero_();
-      } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-        emb->weight.normal_(0.0, config_.initializer_range);
-      } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
-        ln->weight.fill_(1.0);
-        ln->bias.zero_();
-      }
-    }
     if (config_.pad_token_id >= 0 && config_.pad_token_id < config_.vocab_size)
       embeddings->word_embeddings->weight[config_.pad_token_id].zero_();
   }

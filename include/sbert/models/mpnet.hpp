@@ -63,23 +63,21 @@ struct mpnet_config {
 
   [[nodiscard]] static mpnet_config from_json(const detail::json_file& f) {
     mpnet_config c;
-    auto i = [&](const char* k, std::int64_t& dst) { if (auto v = f.get_int(k)) dst = *v; };
-    auto d = [&](const char* k, double& dst) { if (auto v = f.get_double(k)) dst = *v; };
-    i("vocab_size", c.vocab_size);
-    i("hidden_size", c.hidden_size);
-    i("num_hidden_layers", c.num_hidden_layers);
-    i("num_attention_heads", c.num_attention_heads);
-    i("intermediate_size", c.intermediate_size);
-    if (auto s = f.get_string("hidden_act")) c.hidden_act = *s;
-    d("hidden_dropout_prob", c.hidden_dropout_prob);
-    d("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-    i("max_position_embeddings", c.max_position_embeddings);
-    d("initializer_range", c.initializer_range);
-    d("layer_norm_eps", c.layer_norm_eps);
-    i("relative_attention_num_buckets", c.relative_attention_num_buckets);
-    i("pad_token_id", c.pad_token_id);
-    i("bos_token_id", c.bos_token_id);
-    i("eos_token_id", c.eos_token_id);
+    f.read("vocab_size", c.vocab_size);
+    f.read("hidden_size", c.hidden_size);
+    f.read("num_hidden_layers", c.num_hidden_layers);
+    f.read("num_attention_heads", c.num_attention_heads);
+    f.read("intermediate_size", c.intermediate_size);
+    f.read("hidden_act", c.hidden_act);
+    f.read("hidden_dropout_prob", c.hidden_dropout_prob);
+    f.read("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    f.read("max_position_embeddings", c.max_position_embeddings);
+    f.read("initializer_range", c.initializer_range);
+    f.read("layer_norm_eps", c.layer_norm_eps);
+    f.read("relative_attention_num_buckets", c.relative_attention_num_buckets);
+    f.read("pad_token_id", c.pad_token_id);
+    f.read("bos_token_id", c.bos_token_id);
+    f.read("eos_token_id", c.eos_token_id);
     if (auto s = f.get_string("model_type"); s && *s != "mpnet")
       throw model_error(input_error::format(f.path(), 0, "model_type", "'" + *s + "' is not an MPNet model"));
     c.validate(f.path());
@@ -322,19 +320,8 @@ class mpnet_model : public encoder {
   /// relative bias table included), zero biases and padding rows (id 1 of the word and position
   /// tables), LayerNorm weight 1 and bias 0.
   void init_weights() {
+    detail::init_hf_weights(*this, config_.initializer_range);
     at::NoGradGuard ng;
-    const double sd = config_.initializer_range;
-    for (auto& m : modules(/*include_self=*/false)) {
-      if (auto* lin = m->as<torch::nn::Linear>()) {
-        lin->weight.normal_(0.0, sd);
-        if (lin->bias.defined()) lin->bias.zero_();
-      } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-        emb->weight.normal_(0.0, sd);
-      } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
-        ln->weight.fill_(1.0);
-        ln->bias.zero_();
-      }
-    }
     embeddings->word_embeddings->weight[mpnet_config::padding_idx].zero_();
     embeddings->position_embeddings->weight[mpnet_config::padding_idx].zero_();
   }

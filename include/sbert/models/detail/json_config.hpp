@@ -110,6 +110,12 @@ class json_file {
     return std::string(v);
   }
 
+  /// Assigns the field to `dst` when present (config fields keep their defaults otherwise).
+  void read(std::string_view key, std::int64_t& dst) const { if (auto v = get_int(key)) dst = *v; }
+  void read(std::string_view key, double& dst) const { if (auto v = get_double(key)) dst = *v; }
+  void read(std::string_view key, bool& dst) const { if (auto v = get_bool(key)) dst = *v; }
+  void read(std::string_view key, std::string& dst) const { if (auto v = get_string(key)) dst = *v; }
+
  private:
   std::string path_;
   std::string text_;
