@@ -118,6 +118,13 @@ int main(int argc, char** argv) {
       std::make_shared<sbert::models::bert_model>(c), sbert::models::load_tokenizer(tiny_dir),
       sbert::models::transformer_options{.max_seq_length = 128}));
 
+  // MPNet-base (MPNetConfig defaults, all-mpnet-base-v2's shape): BERT-base plus the relative
+  // position bias, so the gap to bert-base is the cost of the bias.
+  at::manual_seed(0);
+  auto mpnet = sbert::models::sentence_transformer::from_parts(std::make_shared<sbert::models::transformer>(
+      std::make_shared<sbert::models::mpnet_model>(sbert::models::mpnet_config{}), sbert::models::load_tokenizer(tiny_dir),
+      sbert::models::transformer_options{.max_seq_length = 128}));
+
   std::vector<c10::Device> devices{c10::Device(c10::kCPU)};
   if (torch::cuda::is_available()) devices.emplace_back(c10::kCUDA, 0);
   for (auto dev : devices) {
@@ -127,6 +134,7 @@ int main(int argc, char** argv) {
       if (p == precision::bf16_weights && !dev.is_cuda() && TORCH_VERSION_MAJOR < 2) continue;
       run("tiny", *tiny, sts_sentences(n_tiny * scale), dev, p, batch);
       run("bert-base", *base, sts_sentences(n_base * scale), dev, p, batch);
+      run("mpnet-base", *mpnet, sts_sentences(n_base * scale), dev, p, batch);
     }
   }
   return 0;
