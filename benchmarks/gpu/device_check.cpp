@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,34 @@ int main(int argc, char** argv) {
   fresh->save(out + "/sbert-new");
   write_matrix(out + "/sbert-new.json", fresh->encode(s, {.batch_size = 40}));
   write_matrix(out + "/sbert-new-query.json", fresh->encode(s, {.batch_size = 40, .prompt_name = "query"}));
+
+  {  // An MPNet sentence model (MPNetTokenizer layout over tiny-bert's vocabulary, bias table at
+     // std 1 so it matters), for Python to load: transformers' MPNetModel against mpnet_model.
+    const std::string tokdir = out + "/mpnet-tokenizer";
+    fs::create_directories(tokdir);
+    std::ifstream vin(refdir + "/tiny-bert-st/vocab.txt", std::ios::binary);
+    std::string vocab((std::istreambuf_iterator<char>(vin)), std::istreambuf_iterator<char>());
+    if (!vocab.empty() && vocab.back() != '\n') vocab += '\n';
+    std::ofstream(tokdir + "/vocab.txt", std::ios::binary) << "<s>\n<pad>\n</s>\n<unk>\n" << vocab << "<mask>\n";
+    std::ofstream(tokdir + "/tokenizer_config.json")
+        << R"({"tokenizer_class": "MPNetTokenizer", "do_lower_case": true, "model_max_length": 512})";
+    auto tok = std::make_shared<wordpiece_tokenizer>(
+        wordpiece_tokenizer::from_vocab_file(tokdir + "/vocab.txt", tokdir + "/tokenizer_config.json"));
+    at::manual_seed(2);
+    mpnet_config mc;
+    mc.vocab_size = static_cast<std::int64_t>(tok->vocab_size());
+    mc.hidden_size = 64; mc.num_hidden_layers = 2; mc.num_attention_heads = 4; mc.intermediate_size = 128;
+    mc.max_position_embeddings = 130;
+    auto enc = std::make_shared<mpnet_model>(mc);
+    {
+      at::NoGradGuard ng;
+      enc->relative_attention_bias->weight.normal_(0.0, 1.0);
+    }
+    auto mp = sentence_transformer::from_parts(
+        std::make_shared<transformer>(enc, tok, transformer_options{.max_seq_length = 64}), "mean", true);
+    mp->save(out + "/sbert-mpnet");
+    write_matrix(out + "/sbert-mpnet.json", mp->encode(s, {.batch_size = 40}));
+  }
   if (cuda) {  // half precision last (CPU half LayerNorm is missing in libtorch 1.13)
     auto h = sentence_transformer::load(refdir + "/tiny-bert-st", c10::Device(c10::kCPU));
     h->to(gpu);

@@ -14,7 +14,7 @@ sentences = ref["sentences"]
 print(f"sentence-transformers {sentence_transformers.__version__}, transformers {transformers.__version__}, torch {torch.__version__}")
 
 fail = 0
-for name, prompt in [("sbert-tiny", None), ("sbert-new", None), ("sbert-new", "query")]:
+for name, prompt in [("sbert-tiny", None), ("sbert-new", None), ("sbert-new", "query"), ("sbert-mpnet", None)]:
     m = SentenceTransformer(f"{out}/{name}", device="cpu")
     got = m.encode(sentences, batch_size=40, convert_to_tensor=True, prompt_name=prompt)
     exp = torch.tensor(json.load(open(f"{out}/{name}{'-query' if prompt else ''}.json")))

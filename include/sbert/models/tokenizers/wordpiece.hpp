@@ -806,10 +806,12 @@ class wordpiece_tokenizer : public tokenizer {
     }
     value cfg = value::make_object();
     cfg.set("added_tokens_decoder", decoder_map);
+    if (opt_.mpnet_layout()) cfg.set("bos_token", opt_.cls_token);  // keys in sorted order
     cfg.set("clean_up_tokenization_spaces", true);
     cfg.set("cls_token", opt_.cls_token);
     cfg.set("do_basic_tokenize", true);
     cfg.set("do_lower_case", opt_.lowercase);
+    if (opt_.mpnet_layout()) cfg.set("eos_token", opt_.sep_token);
     cfg.set("mask_token", opt_.mask_token);
     if (opt_.model_max_length) cfg.set("model_max_length", opt_.model_max_length);
     cfg.set("never_split", nullptr);
@@ -818,10 +820,6 @@ class wordpiece_tokenizer : public tokenizer {
     cfg.set("strip_accents", opt_.strip_accents ? value(*opt_.strip_accents) : value());
     cfg.set("tokenize_chinese_chars", opt_.handle_chinese_chars);
     cfg.set("tokenizer_class", opt_.tokenizer_class);
-    if (opt_.mpnet_layout()) {
-      cfg.set("bos_token", opt_.cls_token);
-      cfg.set("eos_token", opt_.sep_token);
-    }
     cfg.set("unk_token", opt_.unk_token);
     write("tokenizer_config.json", json::dump(cfg, pretty) + "\n");
 
