@@ -97,8 +97,11 @@ class transformer : public module {
   [[nodiscard]] static std::shared_ptr<transformer> load(const std::string& dir) {
     namespace fs = std::filesystem;
     options o;
+    // The names older versions wrote, searched in Python's order.
     for (const char* name : {"sentence_bert_config.json", "sentence_roberta_config.json",
-                             "sentence_distilbert_config.json", "sentence_xlm-roberta_config.json"}) {
+                             "sentence_distilbert_config.json", "sentence_camembert_config.json",
+                             "sentence_albert_config.json", "sentence_xlm-roberta_config.json",
+                             "sentence_xlnet_config.json"}) {
       const auto p = detail::join_path(dir, name);
       if (!fs::exists(p)) continue;
       detail::json_file f(p);

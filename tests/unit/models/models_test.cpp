@@ -536,3 +536,22 @@ TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through 
   CHECK(max_abs_diff(h[1].narrow(0, 0, 4), h1[0]) < 1e-5);
   fs::remove_all(dir);
 }
+
+TEST_CASE("models: the legacy sentence_<arch>_config.json names are read, in Python's order") {
+  const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
+  for (const char* legacy : {"sentence_camembert_config.json", "sentence_albert_config.json",
+                             "sentence_xlnet_config.json", "sentence_roberta_config.json"}) {
+    INFO(legacy);
+    const auto dir = temp_dir("legacy");
+    fs::copy(base, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    for (auto& p : fs::recursive_directory_iterator(dir))
+      fs::permissions(p.path(), fs::perms::owner_write, fs::perm_options::add);
+    fs::remove(dir + "/sentence_bert_config.json");
+    std::ofstream(dir + "/" + legacy) << R"({"max_seq_length": 17, "do_lower_case": false})";
+    CHECK(sentence_transformer::load(dir)->max_seq_length() == 17);
+    // sentence_bert_config.json comes first when both are there.
+    std::ofstream(dir + "/sentence_bert_config.json") << R"({"max_seq_length": 23, "do_lower_case": false})";
+    CHECK(sentence_transformer::load(dir)->max_seq_length() == 23);
+    fs::remove_all(dir);
+  }
+}
