@@ -16,6 +16,7 @@
 #include <ATen/ops/sqrt.h>
 #include <ATen/ops/where.h>
 
+#include <sbert/detail/citations.hpp>
 #include <sbert/error.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/util/similarity.hpp>
@@ -80,14 +81,7 @@ class batch_hard_triplet_loss {
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchHardTripletLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
-    title={In Defense of the Triplet Loss for Person Re-Identification},
-    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
-    year={2017},
-    eprint={1703.07737},
-    archivePrefix={arXiv},
-    primaryClass={cs.CV}
-})bib";
+  static constexpr std::string_view citation = detail::triplet_bibtex;
 
   batch_hard_triplet_loss() = default;
   explicit batch_hard_triplet_loss(options o) : opts_(o) {}
@@ -115,14 +109,7 @@ class batch_hard_soft_margin_triplet_loss {
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchHardSoftMarginTripletLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
-    title={In Defense of the Triplet Loss for Person Re-Identification},
-    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
-    year={2017},
-    eprint={1703.07737},
-    archivePrefix={arXiv},
-    primaryClass={cs.CV}
-})bib";
+  static constexpr std::string_view citation = detail::triplet_bibtex;
 
   batch_hard_soft_margin_triplet_loss() = default;
   explicit batch_hard_soft_margin_triplet_loss(options o) : opts_(o) {}
@@ -150,14 +137,7 @@ class batch_all_triplet_loss {
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchAllTripletLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
-    title={In Defense of the Triplet Loss for Person Re-Identification},
-    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
-    year={2017},
-    eprint={1703.07737},
-    archivePrefix={arXiv},
-    primaryClass={cs.CV}
-})bib";
+  static constexpr std::string_view citation = detail::triplet_bibtex;
 
   batch_all_triplet_loss() = default;
   explicit batch_all_triplet_loss(options o) : opts_(o) {}
@@ -195,14 +175,7 @@ class batch_semi_hard_triplet_loss {
   static constexpr inputs_spec inputs{.texts = exactly(1), .labels = label_kind::class_label};
   static constexpr std::string_view name = "BatchSemiHardTripletLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
-    title={In Defense of the Triplet Loss for Person Re-Identification},
-    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
-    year={2017},
-    eprint={1703.07737},
-    archivePrefix={arXiv},
-    primaryClass={cs.CV}
-})bib";
+  static constexpr std::string_view citation = detail::triplet_bibtex;
 
   batch_semi_hard_triplet_loss() = default;
   explicit batch_semi_hard_triplet_loss(options o) : opts_(o) {}

@@ -20,6 +20,7 @@
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/full.h>
 
+#include <sbert/detail/citations.hpp>
 #include <sbert/error.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/models/sentence_transformer.hpp>
@@ -60,13 +61,7 @@ class contrastive_tension_loss_in_batch_negatives {
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
   static constexpr std::string_view name = "ContrastiveTensionLossInBatchNegatives";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@inproceedings{carlsson2021semantic,
-    title={Semantic Re-tuning with Contrastive Tension},
-    author={Fredrik Carlsson and Amaru Cuba Gyllensten and Evangelia Gogoulou and Erik Ylip{"a}{"a} Hellqvist and Magnus Sahlgren},
-    booktitle={International Conference on Learning Representations},
-    year={2021},
-    url={https://openreview.net/forum?id=Ov_sMNau-PF}
-})bib";
+  static constexpr std::string_view citation = detail::contrastive_tension_bibtex;
 
   explicit contrastive_tension_loss_in_batch_negatives(std::shared_ptr<models::sentence_transformer> model1)
       : contrastive_tension_loss_in_batch_negatives(std::move(model1), options{}) {}
@@ -113,13 +108,7 @@ class contrastive_tension_loss {
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score};
   static constexpr std::string_view name = "ContrastiveTensionLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@inproceedings{carlsson2021semantic,
-    title={Semantic Re-tuning with Contrastive Tension},
-    author={Fredrik Carlsson and Amaru Cuba Gyllensten and Evangelia Gogoulou and Erik Ylip{"a}{"a} Hellqvist and Magnus Sahlgren},
-    booktitle={International Conference on Learning Representations},
-    year={2021},
-    url={https://openreview.net/forum?id=Ov_sMNau-PF}
-})bib";
+  static constexpr std::string_view citation = detail::contrastive_tension_bibtex;
 
   explicit contrastive_tension_loss(std::shared_ptr<models::sentence_transformer> model1) : model1_(std::move(model1)) {
     if (!model1_) throw error("ContrastiveTensionLoss: model1 (the model's copy) is null");

@@ -105,13 +105,10 @@ class tsdae_decoder : public torch::nn::Module {
 
  private:
   at::Tensor cross_attention(models::bert_attention& att, const at::Tensor& x, const at::Tensor& memory, const at::Tensor& mask) {
-    const auto b = x.size(0), l = x.size(1), m = memory.size(1);
-    const auto h = att.self->query->weight.size(0);
-    const auto heads = enc_->config().num_attention_heads, d = h / heads;
-    auto split = [&](const at::Tensor& t, std::int64_t n) { return t.view({b, n, heads, d}).permute({0, 2, 1, 3}); };
-    const auto ctx = models::detail::attention(split(att.self->query->forward(x), l), split(att.self->key->forward(memory), m),
-                                               split(att.self->value->forward(memory), m), mask, attn_dropout_, is_training());
-    return att.output->forward(ctx.permute({0, 2, 1, 3}).contiguous().view({b, l, h}), x);
+    const auto ctx = models::detail::multi_head_attention(
+        att.self->query->forward(x), att.self->key->forward(memory), att.self->value->forward(memory),
+        enc_->config().num_attention_heads, mask, attn_dropout_, is_training());
+    return att.output->forward(ctx, x);
   }
 
   std::shared_ptr<models::bert_model> enc_;  // not registered: its weights belong to the model

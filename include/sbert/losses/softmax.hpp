@@ -14,6 +14,7 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/linear.h>
 
+#include <sbert/detail/citations.hpp>
 #include <sbert/losses/loss.hpp>
 
 namespace sbert {
@@ -33,15 +34,7 @@ class softmax_loss {
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label};
   static constexpr std::string_view name = "SoftmaxLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@inproceedings{reimers-2019-sentence-bert,
-    title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
-    author = "Reimers, Nils and Gurevych, Iryna",
-    booktitle = "Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing",
-    month = "11",
-    year = "2019",
-    publisher = "Association for Computational Linguistics",
-    url = "https://arxiv.org/abs/1908.10084",
-})bib";
+  static constexpr std::string_view citation = detail::sentence_bert_bibtex;
 
   explicit softmax_loss(options o) : opts_(o) {
     if (o.sentence_embedding_dimension <= 0 || o.num_labels <= 1)

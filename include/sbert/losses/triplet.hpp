@@ -7,6 +7,7 @@
 #include <ATen/ops/cosine_similarity.h>
 #include <ATen/ops/relu.h>
 
+#include <sbert/detail/citations.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/util/similarity.hpp>
 
@@ -26,14 +27,7 @@ class triplet_loss {
   static constexpr inputs_spec inputs{.texts = exactly(3), .labels = label_kind::none};
   static constexpr std::string_view name = "TripletLoss";
   /// BibTeX for the model card.
-  static constexpr std::string_view citation = R"bib(@misc{hermans2017defense,
-    title={In Defense of the Triplet Loss for Person Re-Identification},
-    author={Alexander Hermans and Lucas Beyer and Bastian Leibe},
-    year={2017},
-    eprint={1703.07737},
-    archivePrefix={arXiv},
-    primaryClass={cs.CV}
-})bib";
+  static constexpr std::string_view citation = detail::triplet_bibtex;
 
   triplet_loss() = default;
   explicit triplet_loss(options o) : opts_(o) {}

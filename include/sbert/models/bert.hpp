@@ -199,6 +199,18 @@ inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::
 #endif
 }
 
+/// Multi-head attention over projected inputs: q [batch, q_len, hidden], k and v [batch, k_len,
+/// hidden] are split into `heads`, attended (attention() above) and merged back to
+/// [batch, q_len, hidden]. Shared by every encoder's self-attention and TSDAE's cross-attention.
+inline at::Tensor multi_head_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                       std::int64_t heads, const at::Tensor& additive, double dropout_p,
+                                       bool training) {
+  const auto b = q.size(0), hidden = q.size(2), d = hidden / heads;
+  auto split = [&](const at::Tensor& t) { return t.view({b, t.size(1), heads, d}).permute({0, 2, 1, 3}); };
+  auto ctx = attention(split(q), split(k), split(v), additive, dropout_p, training);
+  return ctx.permute({0, 2, 1, 3}).contiguous().view({b, q.size(1), hidden});
+}
+
 }  // namespace detail
 
 class bert_embeddings : public torch::nn::Module {
@@ -245,21 +257,17 @@ class bert_self_attention : public torch::nn::Module {
       : query(register_module("query", torch::nn::Linear(c.hidden_size, c.hidden_size))),
         key(register_module("key", torch::nn::Linear(c.hidden_size, c.hidden_size))),
         value(register_module("value", torch::nn::Linear(c.hidden_size, c.hidden_size))),
-        heads_(c.num_attention_heads), head_dim_(c.hidden_size / c.num_attention_heads),
-        dropout_p_(c.attention_probs_dropout_prob) {}
+        heads_(c.num_attention_heads), dropout_p_(c.attention_probs_dropout_prob) {}
 
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask) {
-    const auto b = x.size(0), l = x.size(1);
-    auto split = [&](const at::Tensor& t) { return t.view({b, l, heads_, head_dim_}).permute({0, 2, 1, 3}); };
-    auto ctx = detail::attention(split(query->forward(x)), split(key->forward(x)),
-                                 split(value->forward(x)), mask, dropout_p_, is_training());
-    return ctx.permute({0, 2, 1, 3}).contiguous().view({b, l, heads_ * head_dim_});
+    return detail::multi_head_attention(query->forward(x), key->forward(x), value->forward(x), heads_, mask,
+                                        dropout_p_, is_training());
   }
 
   torch::nn::Linear query, key, value;
 
  private:
-  std::int64_t heads_, head_dim_;
+  std::int64_t heads_;
   double dropout_p_;
 };
 

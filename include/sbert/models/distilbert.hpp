@@ -122,18 +122,15 @@ class distilbert_attention : public torch::nn::Module {
         k_lin(register_module("k_lin", torch::nn::Linear(c.dim, c.dim))),
         v_lin(register_module("v_lin", torch::nn::Linear(c.dim, c.dim))),
         out_lin(register_module("out_lin", torch::nn::Linear(c.dim, c.dim))),
-        heads_(c.n_heads), head_dim_(c.dim / c.n_heads), p_(c.attention_dropout) {}
+        heads_(c.n_heads), p_(c.attention_dropout) {}
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask) {
-    const auto b = x.size(0), l = x.size(1);
-    auto split = [&](const at::Tensor& t) { return t.view({b, l, heads_, head_dim_}).permute({0, 2, 1, 3}); };
-    auto ctx = detail::attention(split(q_lin->forward(x)), split(k_lin->forward(x)), split(v_lin->forward(x)),
-                                 mask, p_, is_training());
-    return out_lin->forward(ctx.permute({0, 2, 1, 3}).contiguous().view({b, l, heads_ * head_dim_}));
+    return out_lin->forward(detail::multi_head_attention(q_lin->forward(x), k_lin->forward(x), v_lin->forward(x),
+                                                         heads_, mask, p_, is_training()));
   }
   torch::nn::Linear q_lin, k_lin, v_lin, out_lin;
 
  private:
-  std::int64_t heads_, head_dim_;
+  std::int64_t heads_;
   double p_;
 };
 

@@ -202,22 +202,18 @@ class mpnet_self_attention : public torch::nn::Module {
         k(register_module("k", torch::nn::Linear(c.hidden_size, c.hidden_size))),
         v(register_module("v", torch::nn::Linear(c.hidden_size, c.hidden_size))),
         o(register_module("o", torch::nn::Linear(c.hidden_size, c.hidden_size))),
-        heads_(c.num_attention_heads), head_dim_(c.hidden_size / c.num_attention_heads),
-        dropout_p_(c.attention_probs_dropout_prob) {}
+        heads_(c.num_attention_heads), dropout_p_(c.attention_probs_dropout_prob) {}
 
   /// `bias_and_mask`: position bias + padding mask, [batch, heads, seq, seq].
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias_and_mask) {
-    const auto b = x.size(0), l = x.size(1);
-    auto split = [&](const at::Tensor& t) { return t.view({b, l, heads_, head_dim_}).permute({0, 2, 1, 3}); };
-    auto ctx = detail::attention(split(q->forward(x)), split(k->forward(x)), split(v->forward(x)),
-                                 bias_and_mask, dropout_p_, is_training());
-    return o->forward(ctx.permute({0, 2, 1, 3}).contiguous().view({b, l, heads_ * head_dim_}));
+    return o->forward(detail::multi_head_attention(q->forward(x), k->forward(x), v->forward(x), heads_,
+                                                   bias_and_mask, dropout_p_, is_training()));
   }
 
   torch::nn::Linear q, k, v, o;
 
  private:
-  std::int64_t heads_, head_dim_;
+  std::int64_t heads_;
   double dropout_p_;
 };
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <sbert/data/dataset.hpp>
+#include <sbert/detail/citations.hpp>
 #include <sbert/error.hpp>
 #include <sbert/io/json_writer.hpp>
 #include <sbert/training/arguments.hpp>
@@ -321,15 +322,7 @@ inline std::string similarity_display(const std::string& fn) {
 }
 
 inline const std::string& sbert_citation() {
-  static const std::string c = R"(@inproceedings{reimers-2019-sentence-bert,
-    title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
-    author = "Reimers, Nils and Gurevych, Iryna",
-    booktitle = "Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing",
-    month = "11",
-    year = "2019",
-    publisher = "Association for Computational Linguistics",
-    url = "https://arxiv.org/abs/1908.10084",
-})";
+  static const std::string c(sbert::detail::sentence_bert_bibtex);
   return c;
 }
 inline std::string trim(const std::string& s) {

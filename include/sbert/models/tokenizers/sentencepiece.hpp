@@ -1373,10 +1373,16 @@ class sentencepiece_tokenizer : public tokenizer {
       }
       starts_at += mblen;
     }
+    backtrack(best, word, out);
+  }
+
+  /// Appends the best path ending at the end of `text` (lattice nodes from either Viterbi).
+  template <class Node>
+  static void backtrack(const std::vector<Node>& best, std::string_view text, std::vector<spm_token>& out) {
     const std::size_t first = out.size();
-    for (int ends_at = size; ends_at > 0;) {
+    for (int ends_at = static_cast<int>(text.size()); ends_at > 0;) {
       const auto& n = best[static_cast<std::size_t>(ends_at)];
-      out.push_back({n.id, word.substr(static_cast<std::size_t>(n.starts_at), static_cast<std::size_t>(ends_at - n.starts_at))});
+      out.push_back({n.id, text.substr(static_cast<std::size_t>(n.starts_at), static_cast<std::size_t>(ends_at - n.starts_at))});
       ends_at = n.starts_at;
     }
     std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
@@ -1427,13 +1433,7 @@ class sentencepiece_tokenizer : public tokenizer {
       }
       starts_at += mblen;
     }
-    const std::size_t first = out.size();
-    for (int ends_at = size; ends_at > 0;) {
-      const auto& n = best[static_cast<std::size_t>(ends_at)];
-      out.push_back({n.id, norm.substr(static_cast<std::size_t>(n.starts_at), static_cast<std::size_t>(ends_at - n.starts_at))});
-      ends_at = n.starts_at;
-    }
-    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+    backtrack(best, norm, out);
   }
 
   /// One character, or the longest user-defined piece, at the front of `w`.
