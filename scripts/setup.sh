@@ -9,6 +9,7 @@ pkgs=(
   catch2 libbenchmark-dev
   sentencepiece libsentencepiece-dev   # test oracle only (never linked with libtorch)
   clang libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz targets
+  python3                              # tests: the reference-subset generator, model-card parse check
 )
 missing=()
 for p in "${pkgs[@]}"; do
