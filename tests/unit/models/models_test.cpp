@@ -2,6 +2,7 @@
 // shared/reference/embeddings.json; folders save and reload bit-identically; encode() options;
 // similarity functions; safetensors <-> torch; random init; errors that name the file.
 // One TU on purpose: each libtorch TU costs ~20 s to compile.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -24,17 +25,68 @@ using namespace sbert::models;
 
 namespace {
 
+// Tolerances of shared/reference/README.md section 7 (they do not depend on the reference set).
+constexpr double plain_tol = 1e-5;       // embeddings ("plain"), token_embeddings_probe
+constexpr double normalized_tol = 1e-6;  // embeddings ("normalized")
+
+simdjson::dom::element load_json(simdjson::dom::parser& parser, const std::string& path) {
+  simdjson::dom::element e;
+  if (parser.load(path).get(e)) throw std::runtime_error("cannot read " + path);
+  return e;
+}
+
+/// One entry of tiny-bert-st-variants/variants.json.
+struct variant {
+  std::string name, pooling_mode;
+  bool normalize = false;
+  std::vector<std::string> overlay_files;
+};
+
+/// Everything a test may know about the reference set comes from here: embeddings.json, the
+/// model folder's config.json and 1_Pooling/config.json, and variants.json. Nothing below
+/// hard-codes a count or a size of the shipped set (shared/reference), so the tests hold for
+/// any set the same Python generator writes (SBERT_REFERENCE_DIR).
 struct reference {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
+  simdjson::dom::parser parser, config_parser, pooling_parser, variants_parser;
+  simdjson::dom::element root, config, pooling_config, variants_root;
   reference() {
-    if (parser.load(sbert::test::reference_dir() + "/embeddings.json").get(root))
-      throw std::runtime_error("cannot read embeddings.json");
+    const auto dir = sbert::test::reference_dir();
+    root = load_json(parser, dir + "/embeddings.json");
+    config = load_json(config_parser, dir + "/tiny-bert-st/config.json");
+    pooling_config = load_json(pooling_parser, dir + "/tiny-bert-st/1_Pooling/config.json");
+    variants_root = load_json(variants_parser, dir + "/tiny-bert-st-variants/variants.json");
   }
   std::vector<std::string> sentences() {
     std::vector<std::string> out;
     for (auto s : root["sentences"].get_array()) out.emplace_back(std::string_view(s.get_string()));
     return out;
+  }
+  /// The number of sentences (= rows of padded_batch and of every embeddings matrix).
+  std::int64_t n() { return static_cast<std::int64_t>(root["sentences"].get_array().size()); }
+  std::int64_t max_seq_length() { return root["max_seq_length"].get_int64().value(); }
+  /// BertConfig.hidden_size of the model folder (= embeddings.json's hidden_size).
+  std::int64_t hidden() { return config["hidden_size"].get_int64().value(); }
+  std::int64_t intermediate_size() { return config["intermediate_size"].get_int64().value(); }
+  std::int64_t num_hidden_layers() { return config["num_hidden_layers"].get_int64().value(); }
+  /// The pooling mode of the model folder itself (1_Pooling/config.json's enabled flag).
+  std::string base_mode() {
+    static const std::pair<const char*, const char*> flags[] = {
+        {"pooling_mode_cls_token", "cls"},
+        {"pooling_mode_mean_tokens", "mean"},
+        {"pooling_mode_max_tokens", "max"},
+        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens"},
+        {"pooling_mode_weightedmean_tokens", "weightedmean"},
+        {"pooling_mode_lasttoken", "lasttoken"}};
+    std::string mode;
+    for (auto [key, name] : flags) {
+      bool on = false;
+      if (!pooling_config[key].get(on) && on) {
+        REQUIRE(mode.empty());  // a single mode, as the generator writes it
+        mode = name;
+      }
+    }
+    REQUIRE(!mode.empty());
+    return mode;
   }
   /// A [rows][cols] JSON matrix as a float tensor (values are exact float32).
   static at::Tensor matrix(simdjson::dom::array rows, at::ScalarType type = at::kFloat) {
@@ -53,8 +105,50 @@ struct reference {
     return at::from_blob(v.data(), {n, m}, at::kDouble).to(type);
   }
   at::Tensor batch(const char* key) { return matrix(root["padded_batch"][key].get_array(), at::kLong); }
+  /// Whether this set recorded embeddings[mode][plain|normalized] (a set may leave some out).
+  bool has_embeddings(std::string_view mode, bool normalized) {
+    return !root["embeddings"][mode][normalized ? "normalized" : "plain"].error();
+  }
   at::Tensor embeddings(std::string_view mode, bool normalized) {
+    INFO("embeddings[" << mode << "][" << (normalized ? "normalized" : "plain") << "]");
+    REQUIRE(has_embeddings(mode, normalized));
     return matrix(root["embeddings"][mode][normalized ? "normalized" : "plain"].get_array());
+  }
+  std::vector<std::string> pooling_modes() {
+    std::vector<std::string> out;
+    for (auto m : root["pooling_modes"].get_array()) out.emplace_back(std::string_view(m.get_string()));
+    return out;
+  }
+  /// The variants this set ships, in variants.json's order.
+  std::vector<variant> variants() {
+    std::vector<variant> out;
+    for (auto [key, v] : variants_root.get_object()) {
+      variant x;
+      x.name = std::string(key);
+      x.pooling_mode = std::string(std::string_view(v["pooling_mode"].get_string()));
+      x.normalize = v["normalize"].get_bool().value();
+      for (auto f : v["overlay_files"].get_array()) x.overlay_files.emplace_back(std::string_view(f.get_string()));
+      out.push_back(std::move(x));
+    }
+    return out;
+  }
+  /// The overlay folder of a variant, from embeddings.json's variant_dirs.
+  std::string variant_dir(const std::string& name) {
+    std::string_view rel;
+    INFO("variant_dirs[" << name << "]");
+    REQUIRE(!root["variant_dirs"][name].get(rel));
+    return sbert::test::reference_dir() + "/" + std::string(rel);
+  }
+  /// A pooling mode with normalized embeddings in this set, preferring one other than the model
+  /// folder's own mode; empty if the set has none.
+  std::string normalized_mode() {
+    std::string fallback;
+    for (const auto& m : pooling_modes()) {
+      if (!has_embeddings(m, true)) continue;
+      if (m != base_mode()) return m;
+      fallback = m;
+    }
+    return fallback;
   }
 };
 
@@ -77,16 +171,25 @@ std::string read_file(const std::string& p) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-/// tiny-bert-st with a variant's overlay files copied over it (reference README section 2).
-std::string assemble_variant(const std::string& variant) {
-  const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
-  const auto dir = temp_dir(variant);
-  fs::copy(base, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+/// A writable copy of the reference model folder tiny-bert-st.
+std::string copy_model(const std::string& tag) {
+  const auto dir = temp_dir(tag);
+  fs::copy(sbert::test::reference_dir() + "/tiny-bert-st", dir,
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   for (auto& p : fs::recursive_directory_iterator(dir))
     fs::permissions(p.path(), fs::perms::owner_write, fs::perm_options::add);
-  const auto overlay = sbert::test::reference_dir() + "/tiny-bert-st-variants/" + variant;
-  for (const char* f : {"modules.json", "1_Pooling/config.json"})
+  return dir;
+}
+
+/// tiny-bert-st with a variant's overlay files copied over it (reference README section 2).
+std::string assemble_variant(const variant& v) {
+  const auto dir = copy_model(v.name);
+  const auto overlay = ref().variant_dir(v.name);
+  REQUIRE(!v.overlay_files.empty());
+  for (const auto& f : v.overlay_files) {
+    fs::create_directories(fs::path(dir + "/" + f).parent_path());
     fs::copy_file(overlay + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  }
   return dir;
 }
 
@@ -103,89 +206,133 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-const std::vector<std::string> modes = {"mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
+using shape = std::vector<std::int64_t>;
 
 }  // namespace
 
-TEST_CASE("models: tokenize() reproduces the reference padded batch") {
+TEST_CASE("models: tokenize() reproduces the reference padded batch", "[reference]") {
   auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
-  CHECK(m->max_seq_length() == 64);
+  CHECK(m->max_seq_length() == ref().max_seq_length());
+  CHECK(ref().root["hidden_size"].get_int64().value() == ref().hidden());
   const auto s = ref().sentences();
-  REQUIRE(s.size() == 40);
+  REQUIRE(!s.empty());
+  REQUIRE(ref().root["tokenized"].get_array().size() == s.size());
+  REQUIRE(ref().batch("input_ids").size(0) == ref().n());
+  CHECK(ref().batch("input_ids").size(1) <= ref().max_seq_length());
   auto f = m->tokenize(s);
   CHECK(at::equal(f.input_ids, ref().batch("input_ids")));
   CHECK(at::equal(f.attention_mask, ref().batch("attention_mask")));
   CHECK(at::equal(f.token_type_ids, ref().batch("token_type_ids")));
 }
 
-TEST_CASE("models: BERT last hidden state matches token_embeddings_probe within 1e-5") {
+TEST_CASE("models: BERT last hidden state matches token_embeddings_probe within 1e-5", "[reference]") {
   auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  // The model's shape is the folder's config.json.
+  auto bert = std::dynamic_pointer_cast<bert_model>(m->first_transformer().auto_model);
+  REQUIRE(bert != nullptr);
+  CHECK(bert->config().hidden_size == ref().hidden());
+  CHECK(bert->config().intermediate_size == ref().intermediate_size());
+  CHECK(static_cast<std::int64_t>(bert->layers->size()) == ref().num_hidden_layers());
   m->eval();
   at::NoGradGuard ng;
   auto f = padded_features();
   m->forward(f);
-  REQUIRE((f.token_embeddings.sizes() == std::vector<std::int64_t>{40, 64, 128}));
+  REQUIRE((f.token_embeddings.sizes() == shape{ref().n(), f.input_ids.size(1), ref().hidden()}));
   auto probe = ref().root["token_embeddings_probe"];
   auto values = probe["values"].get_array();
+  auto indices = probe["indices"].get_array();
+  REQUIRE(values.size() == indices.size());  // one [n_tokens][hidden] matrix per probed sentence
   std::size_t k = 0;
-  for (auto idx : probe["indices"].get_array()) {
+  for (auto idx : indices) {
     const auto i = std::int64_t(idx);
-    auto expected = reference::matrix(values.at(k++).get_array());
-    auto got = f.token_embeddings[i].narrow(0, 0, expected.size(0));
     INFO("sentence " << i);
-    CHECK(max_abs_diff(got, expected) < 1e-5);
+    REQUIRE(i >= 0);
+    REQUIRE(i < ref().n());
+    auto expected = reference::matrix(values.at(k++).get_array());
+    simdjson::dom::array tokenized = ref().root["tokenized"].get_array();
+    simdjson::dom::array ids = tokenized.at(static_cast<std::size_t>(i))["input_ids"].get_array();
+    CHECK(expected.size(0) == static_cast<std::int64_t>(ids.size()));
+    REQUIRE(expected.size(1) == ref().hidden());
+    auto got = f.token_embeddings[i].narrow(0, 0, expected.size(0));
+    CHECK(max_abs_diff(got, expected) < plain_tol);
     // The rows after the attended ones are padding: the probe must stop at the mask's end.
     CHECK(f.attention_mask[i].sum().item<std::int64_t>() == expected.size(0));
   }
-  CHECK(k == 3);
+  CHECK(k == indices.size());
 }
 
-TEST_CASE("models: every pooling variant, plain and normalized, reproduces embeddings.json") {
+TEST_CASE("models: every pooling variant, plain and normalized, reproduces embeddings.json", "[reference]") {
   at::NoGradGuard ng;
+  const auto variants = ref().variants();
+  REQUIRE(!variants.empty());
+  CHECK(ref().root["variant_dirs"].get_object().size() == variants.size());
+  // Every variant folder is listed in embeddings.json and its embeddings were recorded; every
+  // recorded pooling mode has its plain embeddings.
+  const auto modes = ref().pooling_modes();
   for (const auto& mode : modes) {
-    for (bool norm : {false, true}) {
-      const std::string variant = mode + (norm ? "-normalize" : "");
-      INFO("variant " << variant);
-      const auto dir = assemble_variant(variant);
-      auto m = sentence_transformer::load(dir);
-      CHECK(m->modules_list().size() == (norm ? 3u : 2u));
-      m->eval();
-      auto f = padded_features();
-      m->forward(f);
-      const auto expected = ref().embeddings(mode, norm);
-      CHECK(max_abs_diff(f.sentence_embedding, expected) < (norm ? 1e-6 : 1e-5));
-      if (!norm) {
-        // encode(normalize_embeddings=true) on the plain variant = the normalized reference.
-        auto e = m->encode(ref().sentences(), {.batch_size = 40, .normalize_embeddings = true});
-        CHECK(max_abs_diff(e, ref().embeddings(mode, true)) < 1e-6);
-      }
-      fs::remove_all(dir);
+    INFO("pooling mode " << mode);
+    CHECK(ref().has_embeddings(mode, false));
+  }
+  const auto batch_size = ref().n();  // one batch holding all sentences, as embeddings.json's encode_call
+  for (const auto& v : variants) {
+    INFO("variant " << v.name);
+    CHECK(std::find(modes.begin(), modes.end(), v.pooling_mode) != modes.end());
+    const auto dir = assemble_variant(v);
+    auto m = sentence_transformer::load(dir);
+    CHECK(m->modules_list().size() == (v.normalize ? 3u : 2u));
+    m->eval();
+    auto f = padded_features();
+    m->forward(f);
+    const auto expected = ref().embeddings(v.pooling_mode, v.normalize);
+    REQUIRE((expected.sizes() == shape{ref().n(), ref().hidden()}));
+    CHECK(max_abs_diff(f.sentence_embedding, expected) < (v.normalize ? normalized_tol : plain_tol));
+    if (!v.normalize && ref().has_embeddings(v.pooling_mode, true)) {
+      // encode(normalize_embeddings=true) on the plain variant = the normalized reference.
+      auto e = m->encode(ref().sentences(), {.batch_size = batch_size, .normalize_embeddings = true});
+      CHECK(max_abs_diff(e, ref().embeddings(v.pooling_mode, true)) < normalized_tol);
     }
+    fs::remove_all(dir);
   }
 }
 
-TEST_CASE("models: encode() batches by length and restores the order") {
+TEST_CASE("models: encode() batches by length and restores the order", "[reference]") {
   auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
   const auto s = ref().sentences();
-  const auto expected = ref().embeddings("mean", false);
-  auto all = m->encode(s, {.batch_size = 40});
+  const auto n = ref().n();
+  const auto expected = ref().embeddings(ref().base_mode(), false);
+  auto all = m->encode(s, {.batch_size = n});
   CHECK(all.device().is_cpu());
-  CHECK(max_abs_diff(all, expected) < 1e-5);
-  for (std::int64_t bs : {1, 7, 32}) {
+  CHECK(max_abs_diff(all, expected) < plain_tol);
+  // One sentence per batch, uneven batches, about half, and a batch larger than the set.
+  for (std::int64_t bs : {std::int64_t{1}, std::int64_t{7}, (n + 1) / 2, n + 3}) {
     INFO("batch_size " << bs);
-    CHECK(max_abs_diff(m->encode(s, {.batch_size = bs}), expected) < 1e-5);
+    CHECK(max_abs_diff(m->encode(s, {.batch_size = bs}), expected) < plain_tol);
   }
   // truncate_dim keeps the leading dims, then normalisation applies to what is kept.
-  auto t = m->encode(s, {.batch_size = 16, .normalize_embeddings = true, .truncate_dim = 32});
-  REQUIRE((t.sizes() == std::vector<std::int64_t>{40, 32}));
-  auto manual = l2_normalize(expected.narrow(1, 0, 32));
-  CHECK(max_abs_diff(t, manual) < 1e-5);
-  CHECK((m->encode(std::vector<std::string>{}).sizes() == std::vector<std::int64_t>{0, 128}));
+  const auto keep = std::max<std::int64_t>(1, ref().hidden() / 4);
+  auto t = m->encode(s, {.batch_size = 16, .normalize_embeddings = true, .truncate_dim = keep});
+  REQUIRE((t.sizes() == shape{n, keep}));
+  auto manual = l2_normalize(expected.narrow(1, 0, keep));
+  CHECK(max_abs_diff(t, manual) < plain_tol);
+  CHECK((m->encode(std::vector<std::string>{}).sizes() == shape{0, ref().hidden()}));
+  // The reference's own batch-of-one check is what the plain tolerance rests on.
+  double noise = 0;
+  if (!ref().root["checks"]["max_abs_diff_batch_size_1_vs_single_batch"].get(noise)) CHECK(noise < plain_tol);
 }
 
-TEST_CASE("models: prompts are prepended; include_prompt=false drops them from pooling") {
+TEST_CASE("models: prompts are prepended; include_prompt=false drops them from pooling", "[reference]") {
   auto m = sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
-  REQUIRE(m->prompts.size() == 2);  // "query": "", "document": ""
+  {
+    // The folder's prompts (the shipped set has "query": "", "document": "").
+    simdjson::dom::parser parser;
+    auto cfg = load_json(parser, sbert::test::reference_dir() + "/tiny-bert-st/config_sentence_transformers.json");
+    simdjson::dom::object prompts;
+    REQUIRE(!cfg["prompts"].get(prompts));
+    sentence_transformer::prompt_list expected;
+    for (auto [name, text] : prompts)
+      expected.emplace_back(std::string(name), std::string(std::string_view(text.get_string())));
+    CHECK(m->prompts == expected);
+  }
   m->prompts = {{"query", "query: "}};
   const std::vector<std::string> s = {"A man is playing a guitar.", "Dogs run."};
   auto with_name = m->encode(s, {.prompt_name = "query"});
@@ -197,7 +344,7 @@ TEST_CASE("models: prompts are prepended; include_prompt=false drops them from p
   // include_prompt=false: mean over the tokens after "[CLS] query :" (prompt_length 3).
   auto t = std::dynamic_pointer_cast<transformer>(m->modules_list()[0]);
   auto excl = sentence_transformer(std::vector<std::shared_ptr<module>>{
-      t, std::make_shared<pooling>(pooling::options{.word_embedding_dimension = 128, .include_prompt = false})});
+      t, std::make_shared<pooling>(pooling::options{.word_embedding_dimension = ref().hidden(), .include_prompt = false})});
   excl.prompts = m->prompts;
   auto got = excl.encode(s, {.prompt_name = "query"});
   at::NoGradGuard ng;
@@ -212,7 +359,7 @@ TEST_CASE("models: prompts are prepended; include_prompt=false drops them from p
   CHECK(max_abs_diff(got, with_name) > 1e-3);
 }
 
-TEST_CASE("models: save() writes the Python folder byte for byte and reloads bit-identically") {
+TEST_CASE("models: save() writes the Python folder byte for byte and reloads bit-identically", "[reference]") {
   const auto src = sbert::test::reference_dir() + "/tiny-bert-st";
   auto m = sentence_transformer::load(src);
   const auto out = temp_dir("save");
@@ -245,8 +392,15 @@ TEST_CASE("models: save() writes the Python folder byte for byte and reloads bit
   fs::remove_all(out2);
 }
 
-TEST_CASE("models: a normalize variant saves its empty 2_Normalize folder and the same modules.json") {
-  const auto dir = assemble_variant("cls-normalize");
+TEST_CASE("models: a normalize variant saves its empty 2_Normalize folder and the same modules.json", "[reference]") {
+  const auto variants = ref().variants();
+  const auto v = std::find_if(variants.begin(), variants.end(), [](const variant& x) { return x.normalize; });
+  if (v == variants.end()) {
+    WARN("this reference set has no normalize variant");
+    return;
+  }
+  INFO("variant " << v->name);
+  const auto dir = assemble_variant(*v);
   auto m = sentence_transformer::load(dir);
   const auto out = temp_dir("norm");
   m->save(out);
@@ -258,39 +412,47 @@ TEST_CASE("models: a normalize variant saves its empty 2_Normalize folder and th
   fs::remove_all(out);
 }
 
-TEST_CASE("models: from parts, Dense in the pipeline, save and load") {
+TEST_CASE("models: from parts, Dense in the pipeline, save and load", "[reference]") {
   auto t = transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
-  auto d = std::make_shared<dense>(dense::options{.in_features = 128, .out_features = 16});
+  const auto h = ref().hidden();
+  const auto mode = ref().base_mode();
+  auto d = std::make_shared<dense>(dense::options{.in_features = h, .out_features = 16});
   auto m = std::make_shared<sentence_transformer>(std::vector<std::shared_ptr<module>>{
-      t, std::make_shared<pooling>(pooling::mode(128, "mean")), d, std::make_shared<normalize>()});
+      t, std::make_shared<pooling>(pooling::mode(h, mode)), d, std::make_shared<normalize>()});
   CHECK(m->embedding_dimension() == 16);
   const auto s = ref().sentences();
   auto e = m->encode(s);
-  REQUIRE((e.sizes() == std::vector<std::int64_t>{40, 16}));
+  REQUIRE((e.sizes() == shape{ref().n(), 16}));
   at::NoGradGuard ng;
-  auto manual = l2_normalize(at::tanh(at::linear(ref().embeddings("mean", false), d->linear->weight, d->linear->bias)));
-  CHECK(max_abs_diff(e, manual) < 1e-5);
+  auto manual = l2_normalize(at::tanh(at::linear(ref().embeddings(mode, false), d->linear->weight, d->linear->bias)));
+  CHECK(max_abs_diff(e, manual) < plain_tol);
 
   const auto out = temp_dir("dense");
   m->save(out);
   CHECK(fs::exists(out + "/2_Dense/config.json"));
   CHECK(fs::exists(out + "/2_Dense/model.safetensors"));
   CHECK(read_file(out + "/2_Dense/config.json") ==
-        "{\n    \"in_features\": 128,\n    \"out_features\": 16,\n    \"bias\": true,\n"
+        "{\n    \"in_features\": " + std::to_string(h) + ",\n    \"out_features\": 16,\n    \"bias\": true,\n"
         "    \"activation_function\": \"torch.nn.modules.activation.Tanh\"\n}");
   auto r = sbert::safetensors::reader::open(out + "/2_Dense/model.safetensors");
-  CHECK((r.at("linear.weight").shape == std::vector<std::int64_t>{16, 128}));
+  CHECK((r.at("linear.weight").shape == shape{16, h}));
   CHECK(r.at("linear.bias").shape == std::vector<std::int64_t>{16});
   auto back = sentence_transformer::load(out);
   CHECK(at::equal(back->encode(s), e));
   fs::remove_all(out);
 
-  auto p = sentence_transformer::from_parts(t, "cls", true);
-  CHECK(p->modules_list().size() == 3);
-  CHECK(max_abs_diff(p->encode(s, {.batch_size = 40}), ref().embeddings("cls", true)) < 1e-6);
+  // from_parts with another pooling mode and Normalize, against that mode's normalized embeddings.
+  if (const auto other = ref().normalized_mode(); !other.empty()) {
+    INFO("pooling mode " << other);
+    auto p = sentence_transformer::from_parts(t, other, true);
+    CHECK(p->modules_list().size() == 3);
+    CHECK(max_abs_diff(p->encode(s, {.batch_size = ref().n()}), ref().embeddings(other, true)) < normalized_tol);
+  } else {
+    WARN("this reference set has no normalized embeddings");
+  }
 }
 
-TEST_CASE("models: similarity functions follow sentence_transformers.util") {
+TEST_CASE("models: similarity functions follow sentence_transformers.util", "[reference]") {
   auto a = at::tensor({1.0f, 2.0f, 2.0f, 0.0f, 3.0f, 4.0f}).view({2, 3});
   auto b = at::tensor({2.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 5.0f}).view({3, 3});
   auto cos = sbert::cos_sim(a, b);
@@ -336,7 +498,7 @@ TEST_CASE("models: safetensors <-> torch round trip keeps dtypes and values") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("models: random init from a config follows HF's scheme") {
+TEST_CASE("models: random init from a config follows HF's scheme", "[reference]") {
   at::manual_seed(0);
   bert_config c;
   c.hidden_size = 64;
@@ -380,33 +542,40 @@ TEST_CASE("models: random init from a config follows HF's scheme") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("models: broken folders are errors naming the file") {
+TEST_CASE("models: broken folders are errors naming the file", "[reference]") {
   using Catch::Contains;
   const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
   CHECK_THROWS_WITH(sentence_transformer::load(base + "/nope"), Contains("nope"));
   {
-    const auto dir = assemble_variant("mean");
+    const auto dir = copy_model("broken");
     fs::remove(dir + "/1_Pooling/config.json");
     CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("1_Pooling/config.json") && Contains("missing"));
     fs::remove_all(dir);
   }
   {
-    const auto dir = assemble_variant("mean");
-    std::ofstream(dir + "/1_Pooling/config.json") << R"({"word_embedding_dimension": 64, "pooling_mode_mean_tokens": true})";
-    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains("64"));
+    // A pooling dimension that is not the transformer's hidden size.
+    const auto dir = copy_model("broken");
+    const auto wrong = std::to_string(ref().hidden() * 2 + 1);
+    std::ofstream(dir + "/1_Pooling/config.json")
+        << R"({"word_embedding_dimension": )" << wrong << R"(, "pooling_mode_mean_tokens": true})";
+    CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains(wrong));
     fs::remove_all(dir);
   }
   {
-    const auto dir = assemble_variant("mean");
+    // config.json's intermediate_size no longer matches the checkpoint.
+    const auto dir = copy_model("broken");
     auto cfg = read_file(dir + "/config.json");
-    cfg.replace(cfg.find("\"intermediate_size\": 512"), 24, "\"intermediate_size\": 256");
+    const auto from = "\"intermediate_size\": " + std::to_string(ref().intermediate_size());
+    const auto at = cfg.find(from);
+    REQUIRE(at != std::string::npos);
+    cfg.replace(at, from.size(), "\"intermediate_size\": " + std::to_string(ref().intermediate_size() * 2));
     std::ofstream(dir + "/config.json") << cfg;
     CHECK_THROWS_WITH(sentence_transformer::load(dir),
                       Contains("model.safetensors") && Contains("intermediate.dense.weight") && Contains("shape"));
     fs::remove_all(dir);
   }
   {
-    const auto dir = assemble_variant("mean");
+    const auto dir = copy_model("broken");
     std::ofstream(dir + "/modules.json") << R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},)"
                                             R"({"idx":1,"name":"1","path":"1_X","type":"my.CustomModule"}])";
     CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("modules.json") && Contains("my.CustomModule"));
@@ -415,7 +584,7 @@ TEST_CASE("models: broken folders are errors naming the file") {
     fs::remove_all(dir);
   }
   {
-    const auto dir = assemble_variant("mean");
+    const auto dir = copy_model("broken");
     fs::resize_file(dir + "/model.safetensors", 1000);
     CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("model.safetensors") && Contains("truncated"));
     fs::remove(dir + "/model.safetensors");
@@ -423,23 +592,40 @@ TEST_CASE("models: broken folders are errors naming the file") {
     fs::remove_all(dir);
   }
   {
-    const auto dir = assemble_variant("mean");
+    const auto dir = copy_model("broken");
     std::ofstream(dir + "/config_sentence_transformers.json") << R"({"similarity_fn_name": "jaccard"})";
     CHECK_THROWS_WITH(sentence_transformer::load(dir), Contains("config_sentence_transformers.json") && Contains("jaccard"));
     fs::remove_all(dir);
   }
 }
 
-TEST_CASE("models: a 5.4+ style folder (new module paths, pooling_mode key) loads") {
-  const auto dir = assemble_variant("mean");
+TEST_CASE("models: a 5.4+ style folder (new module paths, pooling_mode key) loads", "[reference]") {
+  // A pooling mode other than the folder's own where the set has one, so that the new
+  // "pooling_mode" key is what selects it; with Normalize where normalized embeddings exist.
+  auto mode = ref().normalized_mode();
+  const bool norm = !mode.empty();
+  if (!norm) {
+    mode = ref().base_mode();
+    for (const auto& m : ref().pooling_modes())
+      if (m != ref().base_mode() && ref().has_embeddings(m, false)) {
+        mode = m;
+        break;
+      }
+  }
+  INFO("pooling mode " << mode << (norm ? " + Normalize" : ""));
+  const auto dir = copy_model("v54");
   std::ofstream(dir + "/modules.json")
       << R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},)"
-         R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"},)"
-         R"({"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.base.modules.normalize.Normalize"}])";
+         R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"})"
+      << (norm ? R"(,{"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.base.modules.normalize.Normalize"})"
+               : "")
+      << "]";
   std::ofstream(dir + "/1_Pooling/config.json")
-      << R"({"embedding_dimension": 128, "pooling_mode": "max", "include_prompt": true})";
+      << R"({"embedding_dimension": )" << ref().hidden() << R"(, "pooling_mode": ")" << mode
+      << R"(", "include_prompt": true})";
   auto m = sentence_transformer::load(dir);
-  CHECK(max_abs_diff(m->encode(ref().sentences(), {.batch_size = 40}), ref().embeddings("max", true)) < 1e-6);
+  CHECK(max_abs_diff(m->encode(ref().sentences(), {.batch_size = ref().n()}), ref().embeddings(mode, norm)) <
+        (norm ? normalized_tol : plain_tol));
   fs::remove_all(dir);
 }
 
@@ -501,7 +687,7 @@ TEST_CASE("models: an XLM-R model with a SentencePiece tokenizer saves and loads
   fs::remove_all(dir);
 }
 
-TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through config.json") {
+TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through config.json", "[reference]") {
   at::manual_seed(5);
   distilbert_config c;
   c.dim = 32;
@@ -523,7 +709,7 @@ TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through 
   CHECK(back->first_transformer().auto_model->model_type() == "distilbert");
   const auto s = ref().sentences();
   auto e = m->encode(s);
-  CHECK((e.sizes() == std::vector<std::int64_t>{40, 32}));
+  CHECK((e.sizes() == shape{ref().n(), c.dim}));
   CHECK(at::equal(back->encode(s), e));
   // Padding does not leak into the attended positions.
   at::NoGradGuard ng;
@@ -537,15 +723,11 @@ TEST_CASE("models: DistilBERT by its checkpoint names, saved and loaded through 
   fs::remove_all(dir);
 }
 
-TEST_CASE("models: the legacy sentence_<arch>_config.json names are read, in Python's order") {
-  const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
+TEST_CASE("models: the legacy sentence_<arch>_config.json names are read, in Python's order", "[reference]") {
   for (const char* legacy : {"sentence_camembert_config.json", "sentence_albert_config.json",
                              "sentence_xlnet_config.json", "sentence_roberta_config.json"}) {
     INFO(legacy);
-    const auto dir = temp_dir("legacy");
-    fs::copy(base, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-    for (auto& p : fs::recursive_directory_iterator(dir))
-      fs::permissions(p.path(), fs::perms::owner_write, fs::perm_options::add);
+    const auto dir = copy_model("legacy");
     fs::remove(dir + "/sentence_bert_config.json");
     std::ofstream(dir + "/" + legacy) << R"({"max_seq_length": 17, "do_lower_case": false})";
     CHECK(sentence_transformer::load(dir)->max_seq_length() == 17);
