@@ -22,6 +22,7 @@
 
 #undef CHECK
 #include "catch.hpp"
+#include "reference_json.hpp"
 
 namespace fs = std::filesystem;
 namespace {
@@ -40,6 +41,17 @@ sbert::dataset<sts> stsb(std::size_t n, std::size_t from = 0) {
       .map_column<sc>([](float s) { return s / 5.f; });
 }
 
+/// The reference's tiny model folder, and the sizes its files give (never assumed).
+std::string tiny_dir() { return sbert::test::reference_dir() + "/tiny-bert-st"; }
+std::int64_t tiny_hidden_size() {
+  sbert::test::json_file cfg(tiny_dir() + "/config.json");
+  return std::int64_t(cfg.root["hidden_size"]);
+}
+std::int64_t tiny_max_seq_length() {
+  sbert::test::json_file cfg(tiny_dir() + "/sentence_bert_config.json");
+  return std::int64_t(cfg.root["max_seq_length"]);
+}
+
 std::size_t lines(const fs::path& p) {
   std::ifstream f(p);
   std::size_t n = 0;
@@ -51,7 +63,7 @@ std::size_t lines(const fs::path& p) {
 TEST_CASE("trainer with TensorBoard, CSV, JSONL and early stopping; the card from its log") {
   const auto out = fs::temp_directory_path() / ("sbert_logging_trainer_" + std::to_string(::getpid()));
   fs::remove_all(out);
-  auto model = sbert::models::sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  auto model = sbert::models::sentence_transformer::load(tiny_dir());
   sbert::training_args args;  // set member by member: -Wextra flags designated initialisers that skip members
   args.output_dir = out.string();
   args.max_steps = 20;
@@ -104,8 +116,8 @@ TEST_CASE("trainer with TensorBoard, CSV, JSONL and early stopping; the card fro
 
   // The card's Training Logs from the same history: 6 steps, eval losses at 2, 4, 6
   sbert::model_card_data card;
-  card.max_seq_length = 128;
-  card.output_dimensionality = 128;
+  card.max_seq_length = model->max_seq_length();
+  card.output_dimensionality = model->embedding_dimension();
   card.log_history = hist;
   card.hyperparameters = sbert::card_hyperparameters(args);
   card.default_hyperparameters = sbert::card_hyperparameters(sbert::training_args{});
@@ -130,19 +142,20 @@ std::size_t occurrences(const std::string& s, const std::string& what) {
 }
 }  // namespace
 
-TEST_CASE("the card cites every loss that has an upstream citation; a shared citation once") {
+TEST_CASE("the card cites every loss that has an upstream citation; a shared citation once", "[reference]") {
   const auto out = fs::temp_directory_path() / ("sbert_logging_citations_" + std::to_string(::getpid()));
   fs::remove_all(out);
-  auto model = sbert::models::sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+  auto model = sbert::models::sentence_transformer::load(tiny_dir());
+  const auto dim = tiny_hidden_size();
   sbert::training_args args;
   args.output_dir = out.string();
   auto card = sbert::detail::card_base(*model, args, sbert::train_state{}, {});
   const auto data = stsb(8);
   sbert::softmax_loss::options so;  // member by member, as above
-  so.sentence_embedding_dimension = 128;
+  so.sentence_embedding_dimension = dim;
   so.num_labels = 3;
   sbert::matryoshka_loss<sbert::cosent_loss>::options mo;
-  mo.dims = {128, 64};
+  mo.dims = {dim, std::max<std::int64_t>(1, dim / 2)};
   sbert::detail::card_add(card, *model, "softmax", data, sbert::softmax_loss(so));
   sbert::detail::card_add(card, *model, "contrastive", data, sbert::contrastive_loss{});
   sbert::detail::card_add(card, *model, "matryoshka", data, sbert::matryoshka_loss<sbert::cosent_loss>(sbert::cosent_loss{}, mo));
@@ -210,10 +223,10 @@ struct counting_tokenizer : sbert::models::tokenizer {
 
 /// Tokenizer calls of a 12-step run that saves a checkpoint every `save_steps` steps.
 long tokenizations(std::size_t save_steps, const fs::path& out, std::string* card = nullptr) {
-  const auto ref = sbert::test::reference_dir() + "/tiny-bert-st";
+  const auto ref = tiny_dir();
   auto tok = std::make_shared<counting_tokenizer>(sbert::models::load_tokenizer(ref));
   auto model = sbert::models::sentence_transformer::from_parts(std::make_shared<sbert::models::transformer>(
-      sbert::models::load_encoder(ref), tok, sbert::models::transformer_options{.max_seq_length = 64}));
+      sbert::models::load_encoder(ref), tok, sbert::models::transformer_options{.max_seq_length = tiny_max_seq_length()}));
   fs::remove_all(out);
   sbert::training_args args;
   args.output_dir = out.string();

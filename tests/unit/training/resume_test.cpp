@@ -22,6 +22,7 @@
 
 #undef CHECK
 #include "catch.hpp"
+#include "reference_json.hpp"
 
 namespace fs = std::filesystem;
 namespace {
@@ -43,9 +44,14 @@ sbert::dataset<sts> stsb(std::size_t n, std::size_t from = 0) {
       .map_column<sc>([](float s) { return s / 5.f; });
 }
 
-// The tiny reference model with its dropout (0.1) left on: resuming must replay the RNG.
+// The tiny reference model with its dropout (config.json's) left on: resuming must replay the RNG.
 std::shared_ptr<sbert::models::sentence_transformer> tiny() {
   return sbert::models::sentence_transformer::load(sbert::test::reference_dir() + "/tiny-bert-st");
+}
+/// Its hidden size (config.json), the size of its mean-pooled sentence embeddings.
+std::int64_t tiny_hidden_size() {
+  sbert::test::json_file cfg(sbert::test::reference_dir() + "/tiny-bert-st/config.json");
+  return std::int64_t(cfg.root["hidden_size"]);
 }
 
 std::vector<at::Tensor> params(sbert::models::sentence_transformer& m) {
@@ -102,11 +108,12 @@ TEST_CASE("resume: SoftmaxLoss's own classifier is checkpointed and restored") {
   const auto out = fs::temp_directory_path() / "sbert_resume_softmax";
   fs::remove_all(out);
   auto m = tiny();
-  sbert::trainer t{m, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = 128, .num_labels = 2}}};
+  const auto dim = tiny_hidden_size();
+  sbert::trainer t{m, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = dim, .num_labels = 2}}};
   t.train();
   const auto w = t.loss().weight().detach().clone();
   auto m2 = tiny();
-  sbert::trainer t2{m2, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = 128, .num_labels = 2}}};
+  sbert::trainer t2{m2, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = dim, .num_labels = 2}}};
   t2.train((out / "checkpoint-6").string());  // already at max_steps: restores and stops
   CHECK(at::equal(t2.loss().weight().detach(), w));
 }
