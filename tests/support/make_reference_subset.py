@@ -34,7 +34,6 @@ def dump(obj, path):
 
 def subset_embeddings(e, keep):
     n = len(e["sentences"])
-    all_lengths = [len(t["input_ids"]) for t in e["tokenized"]]
     if keep >= n or keep < 1:
         raise SystemExit(f"cannot keep {keep} of {n} sentences")
     e["sentences"] = e["sentences"][:keep]
@@ -54,15 +53,12 @@ def subset_embeddings(e, keep):
         emb[mode] = {kind: rows[:keep] for kind, rows in kinds.items()
                      if f"{mode}-normalize" not in DROPPED_VARIANTS or kind != "normalized"}
     e["embeddings"] = emb
+    # The probe holds one [tokens][hidden] block per probed sentence: keep the blocks of the
+    # sentences that stay.
     probe = e["token_embeddings_probe"]
-    indices, values, at = [], [], 0
-    for i in probe["indices"]:
-        count = all_lengths[i]  # the probe holds only attended positions, sentence after sentence
-        if i < keep:
-            indices.append(i)
-            values.extend(probe["values"][at:at + count])
-        at += count
-    probe["indices"], probe["values"] = indices, values
+    kept = [(i, v) for i, v in zip(probe["indices"], probe["values"]) if i < keep]
+    probe["indices"] = [i for i, _ in kept]
+    probe["values"] = [v for _, v in kept]
     return e
 
 
