@@ -10,6 +10,7 @@
 // `config()` (its settings as JSON values, as get_config_dict()).
 #pragma once
 #include <concepts>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ namespace models {
 class sentence_transformer;
 struct features;
 }  // namespace models
+}  // namespace sbert
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
+namespace sbert {
 
 /// A loss made of named parts (e.g. a regulariser next to the main term): the trainer sums the
 /// parts and logs each one under its name.
@@ -72,6 +78,16 @@ concept FeatureLoss = DeclaresInputs<L> &&
 template <class L>
 concept HasParameters = requires(const L& l) {
   { l.parameters() } -> std::convertible_to<std::vector<at::Tensor>>;
+};
+
+/// A loss that keeps its learnable weights in a torch::nn::Module, returned by module() (or the
+/// loss is itself a torch::nn::Module): the trainer optimises them under the module's own
+/// names ("classifier.weight"), so the no-decay rule for biases holds, moves them with
+/// module->to(device), and a copy of the loss shares them (one set of weights, one optimizer
+/// slot each, however many data sets use it).
+template <class L>
+concept HasModule = requires(const L& l) {
+  { l.module() } -> std::convertible_to<std::shared_ptr<torch::nn::Module>>;
 };
 
 template <class L>

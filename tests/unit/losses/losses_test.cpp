@@ -91,8 +91,7 @@ TEST_CASE("losses: SoftmaxLoss with the reference classifier weights, and its pa
   auto& c = *it;
   sbert::softmax_loss loss({.sentence_embedding_dimension = 16, .num_labels = 3});
   auto params = c.raw["params"];
-  loss.weight() = json_tensor(params["classifier.weight"]["value"]).set_requires_grad(true);
-  loss.bias() = json_tensor(params["classifier.bias"]["value"]).set_requires_grad(true);
+  loss.set_classifier(json_tensor(params["classifier.weight"]["value"]), json_tensor(params["classifier.bias"]["value"]));
   auto value = loss(c.inputs, c.labels);
   CHECK(std::abs(value.item<double>() - c.loss) <= 1e-6 + 1e-5 * std::abs(c.loss));
   std::vector<at::Tensor> wrt = c.inputs;
