@@ -44,6 +44,11 @@ struct information_retrieval_options {
 
 class information_retrieval_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "InformationRetrievalEvaluator";
+  static constexpr std::string_view description = "Information Retrieval";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = information_retrieval_options;
   /// (id, text) in the caller's order (Python's dict order).
   using id_texts = std::vector<std::pair<std::string, std::string>>;
