@@ -36,7 +36,8 @@ class binary_classification_evaluator : public evaluator {
   [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
   [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = binary_classification_options;
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label,
+                                      .roles = roles::labelled_pair};
 
   binary_classification_evaluator(std::vector<std::string> sentences1, std::vector<std::string> sentences2,
                                   std::vector<int> labels, options o = {})

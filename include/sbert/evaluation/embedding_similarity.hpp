@@ -31,7 +31,7 @@ class embedding_similarity_evaluator : public evaluator {
   [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
   [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = embedding_similarity_options;
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score, .roles = roles::labelled_pair};
 
   embedding_similarity_evaluator(std::vector<std::string> sentences1, std::vector<std::string> sentences2,
                                  std::vector<double> scores, options o = {})

@@ -54,7 +54,7 @@ class information_retrieval_evaluator : public evaluator {
   using id_texts = std::vector<std::pair<std::string, std::string>>;
   using relevance = std::map<std::string, std::set<std::string>>;
   /// (query, relevant document) rows.
-  static constexpr inputs_spec inputs{.texts = exactly(2)};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .roles = roles::positive_pair};
 
   information_retrieval_evaluator(const id_texts& queries, const id_texts& corpus, relevance relevant_docs, options o = {})
       : evaluator(o.name), relevant_(std::move(relevant_docs)), opts_(std::move(o)) {

@@ -101,7 +101,8 @@ class paraphrase_mining_evaluator : public evaluator {
   using options = paraphrase_mining_options;
   using id_texts = std::vector<std::pair<std::string, std::string>>;
   /// (text, text) rows that are duplicates; with a class label, the rows labelled 1 are.
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none | label_kind::class_label};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none | label_kind::class_label,
+                                      .roles = roles::labelled_pair};
 
   /// sentences_map as (id, text) pairs in order; duplicates as id pairs.
   paraphrase_mining_evaluator(id_texts sentences, const std::vector<std::pair<std::string, std::string>>& duplicates, options o = {})

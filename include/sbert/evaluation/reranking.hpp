@@ -41,7 +41,7 @@ class reranking_evaluator : public evaluator {
   [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = reranking_options;
   /// (query, positive, negative) rows, or (query, positive, negatives list) rows.
-  static constexpr inputs_spec inputs{.texts = exactly(3), .text_list = true};
+  static constexpr inputs_spec inputs{.texts = exactly(3), .text_list = true, .roles = roles::triplet};
 
   explicit reranking_evaluator(std::vector<reranking_sample> samples, options o = {})
       : evaluator(o.name), opts_(std::move(o)) {

@@ -46,7 +46,7 @@ class triplet_evaluator : public evaluator {
   [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
   [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = triplet_options;
-  static constexpr inputs_spec inputs{.texts = exactly(3)};
+  static constexpr inputs_spec inputs{.texts = exactly(3), .roles = roles::triplet};
 
   triplet_evaluator(std::vector<std::string> anchors, std::vector<std::string> positives,
                     std::vector<std::string> negatives, options o = {})
