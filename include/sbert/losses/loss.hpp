@@ -90,8 +90,28 @@ concept HasModule = requires(const L& l) {
   { l.module() } -> std::convertible_to<std::shared_ptr<torch::nn::Module>>;
 };
 
+/// Every loss has a name: the Python class name for a port (the logs, the model card and the
+/// multi-dataset trainer's per-loss lines show it).
 template <class L>
-concept Loss = EmbeddingLoss<L> || FeatureLoss<L>;
+concept NamedLoss = requires {
+  { L::name } -> std::convertible_to<std::string_view>;
+} || unsatisfied<"a loss needs a name: add `static constexpr std::string_view name = \"MyLoss\";` to the loss type (the Python class name for a port; logs and the model card show it)">();
+
+/// Callable the way the trainer calls a loss (the embedding or the feature form).
+template <class L>
+concept CallableLoss = EmbeddingLoss<L> || FeatureLoss<L> ||
+    unsatisfied<"the loss type is not a loss: it needs `static constexpr sbert::inputs_spec inputs` and an operator()(std::span<const at::Tensor> embeddings, const at::Tensor& labels) (or the feature-loss form); see examples/custom_loss.cpp">();
+
+template <class L>
+concept Loss = (EmbeddingLoss<L> || FeatureLoss<L>) && NamedLoss<L>;
+
+/// The trainers' check of a loss type: one static_assert per rule, so a type that breaks both
+/// gets both messages in one compile.
+template <class L>
+constexpr void check_loss() {
+  static_assert(CallableLoss<L>, "sbert: the loss type is not a loss; see the note below");
+  static_assert(NamedLoss<L>, "sbert: the loss type has no name; see the note below");
+}
 
 namespace detail {
 inline std::string json_number(double v) {
