@@ -88,7 +88,8 @@ class sentence_transformer : public torch::nn::Module {
   [[nodiscard]] static std::shared_ptr<sentence_transformer> load(
       const std::string& dir, std::optional<c10::Device> device = std::nullopt) {
     namespace fs = std::filesystem;
-    if (!fs::is_directory(dir)) throw model_error(dir + ": not a model folder");
+    if (!fs::exists(dir)) throw model_error(dir + ": the model folder does not exist (no such file or folder)");
+    if (!fs::is_directory(dir)) throw model_error(dir + ": is a file, not a model folder");
     const auto modules_path = detail::join_path(dir, "modules.json");
     std::vector<std::shared_ptr<module>> mods;
     if (!fs::exists(modules_path)) {
