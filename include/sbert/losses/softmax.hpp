@@ -35,7 +35,8 @@ class softmax_loss {
     bool concatenation_sent_difference = true;
     bool concatenation_sent_multiplication = false;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label,
+                                      .roles = roles::labelled_pair};
   static constexpr std::string_view name = "SoftmaxLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = detail::sentence_bert_bibtex;

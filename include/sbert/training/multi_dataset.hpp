@@ -33,6 +33,7 @@ struct dataset_entry {
 namespace detail {
 template <Schema S, class L>
 dataset_entry<S, L> make_entry(std::string name, shared_dataset<S> train, L loss, shared_dataset<S> eval) {
+  check_loss<L>();
   check_inputs_fit<L, S>();  // this data set's schema must fit its loss: see the notes below
   if (!train.get()) throw error("train_on('" + name + "'): the training data set is null");
   return {std::move(name), std::move(train).get(), std::move(loss), std::move(eval).get()};

@@ -44,10 +44,6 @@
 
 namespace sbert {
 
-template <class L>
-concept TrainableLoss = Loss<L> ||
-    unsatisfied<"the loss type is not a loss: it needs `static constexpr sbert::inputs_spec inputs` and an operator()(std::span<const at::Tensor> embeddings, const at::Tensor& labels) (or the feature-loss form); see examples/custom_loss.cpp">();
-
 namespace detail {
 
 // ---- the model card's pieces (the card itself is torch-free: model_card.hpp) ----
@@ -488,9 +484,15 @@ class trainer {
         eval_(std::move(eval_dataset).get()),
         loss_(std::make_shared<L>(std::move(loss))),
         core_(model_, std::move(args), {}) {
-    static_assert(TrainableLoss<L>, "sbert::trainer: the loss type is not a loss; see the notes below");
+    check_loss<L>();           // each rule of a loss (callable, named) asserted on its own
     check_inputs_fit<L, S>();  // the data set's schema must fit the loss: see the notes below
     if (!train_) throw error("trainer: the training data set is null");
+    // The sampler is chosen at run time by args.batch_sampler; a schema without a class label
+    // cannot be grouped by label, so say so at construction rather than at the first epoch.
+    if constexpr (!SamplerFor<group_by_label_batch_sampler, S>)
+      if (core_.args().batch_sampler == batch_sampler::group_by_label)
+        throw error("training_args::batch_sampler is group_by_label, and this data set's schema has no class label "
+                    "column: add a class_column, or choose batch_sampler::no_duplicates / batch_sampler");
     detail::loss_to(*loss_, model_->device());
     const auto& prompts = core_.args().prompts;
     if (prompts.per_dataset())
