@@ -71,20 +71,6 @@ inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli
   return sbert::models::sentence_transformer::from_parts(t, "mean");
 }
 
-/// Prints each training log line (loss, learning rate, epoch) as the Python trainer does.
-inline sbert::callback print_logs() {
-  return {.on_log = [](sbert::train_state&, const sbert::log_record& r) {
-    std::string line = "  {";
-    for (const auto& [k, v] : r) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%s'%s': %.6g", line.size() > 3 ? ", " : "", k.c_str(), v);
-      line += buf;
-    }
-    std::printf("%s}\n", line.c_str());
-    std::fflush(stdout);
-  }};
-}
-
 inline sbert::read_options stsb_layout() {
   sbert::read_options o;
   o.header = false;

@@ -45,13 +45,12 @@ int main(int argc, char** argv) try {
                             .logging_steps = 50};
   sbert::multi_dataset_trainer trainer{
       model, args,
-      sbert::train_on("nli-pairs", nli_pairs, sbert::multiple_negatives_ranking_loss{}),
-      sbert::train_on("nli-triplets", nli_triplets, sbert::multiple_negatives_ranking_loss{}),
-      sbert::train_on("nli-pair-class", nli_class,
+      sbert::train_on("nli-pairs", std::move(nli_pairs), sbert::multiple_negatives_ranking_loss{}),
+      sbert::train_on("nli-triplets", std::move(nli_triplets), sbert::multiple_negatives_ranking_loss{}),
+      sbert::train_on("nli-pair-class", std::move(nli_class),
                       sbert::softmax_loss{{.sentence_embedding_dimension = model->embedding_dimension(), .num_labels = 3}}),
-      sbert::train_on("stsb", stsb, sbert::cosent_loss{}),
-      sbert::train_on("mrpc", mrpc, sbert::multiple_negatives_ranking_loss{})};
-  trainer.add_callback(example::print_logs());
+      sbert::train_on("stsb", std::move(stsb), sbert::cosent_loss{}),
+      sbert::train_on("mrpc", std::move(mrpc), sbert::multiple_negatives_ranking_loss{})};
   trainer.train();
   const double after = example::stsb_dev_spearman(*model, c, "after");
   std::printf("STSb dev spearman_cosine: %.4f -> %.4f\n", before, after);

@@ -24,8 +24,7 @@ int main(int argc, char** argv) try {
       .save_strategy = sbert::interval_strategy::no,
       .logging_steps = 50,
   };
-  sbert::trainer trainer{model, args, train, sbert::multiple_negatives_ranking_loss{}};
-  trainer.add_callback(example::print_logs());
+  sbert::trainer trainer{model, args, std::move(train), sbert::multiple_negatives_ranking_loss{}};  // moved: no copy
   trainer.train();
 
   example::stsb_dev_spearman(*model, c, "after");

@@ -24,9 +24,8 @@ int main(int argc, char** argv) try {
                               .batch_sampler = sbert::batch_sampler::no_duplicates,
                               .save_strategy = sbert::interval_strategy::no,
                               .logging_steps = 50};
-    sbert::trainer trainer{model, args, nli, sbert::multiple_negatives_ranking_loss{}};
-    trainer.add_callback(example::print_logs());
-  trainer.train();
+    sbert::trainer trainer{model, args, std::move(nli), sbert::multiple_negatives_ranking_loss{}};
+    trainer.train();
     example::stsb_dev_spearman(*model, c, "after NLI");
   }
   {  // stage 2: STSb scores, CoSENT
@@ -40,8 +39,7 @@ int main(int argc, char** argv) try {
                               .seed = c.seed,
                               .save_strategy = sbert::interval_strategy::no,
                               .logging_steps = 50};
-    sbert::trainer trainer{model, args, sts, sbert::cosent_loss{}};
-    trainer.add_callback(example::print_logs());
+    sbert::trainer trainer{model, args, std::move(sts), sbert::cosent_loss{}};
     trainer.train();
     const double after = example::stsb_dev_spearman(*model, c, "after");
     std::printf("STSb dev spearman_cosine: %.4f -> %.4f (lexical Jaccard baseline: 0.6531)\n", before, after);

@@ -5,8 +5,8 @@ pkgs=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # libtorch 1.13.1 (CPU), CMake target `torch`
   libopenblas0-openmp     # without it libtorch falls back to the ~2 GFLOP/s reference BLAS
-  librange-v3-dev libeigen3-dev libsimdjson-dev libsqlite3-dev
-  catch2 libbenchmark-dev
+  libsimdjson-dev libsqlite3-dev       # JSON readers and writers; SQLite reader
+  catch2                               # tests
   sentencepiece libsentencepiece-dev   # test oracle only (never linked with libtorch)
   clang libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz targets
   python3                              # tests: the reference-subset generator, model-card parse check

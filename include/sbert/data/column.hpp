@@ -24,6 +24,23 @@ enum class column_kind {
   vector,       ///< a float-vector label (teacher embeddings)
 };
 
+/// The place a predefined column takes in a pair, triplet or ranking row. Components that read
+/// their inputs as (anchor, positive, negatives...) check that such columns stand there; a
+/// column without a role (every user-defined column, unless it asks for one) is read by
+/// position only. sentence1 and premise take the anchor's place, sentence2 and hypothesis the
+/// positive's. Bit values, so that a component can accept several roles at one position.
+enum class column_role : unsigned { none = 0, anchor = 1, positive = 2, negative = 4 };
+
+[[nodiscard]] constexpr std::string_view to_string(column_role r) {
+  switch (r) {
+    case column_role::none: return "none";
+    case column_role::anchor: return "anchor";
+    case column_role::positive: return "positive";
+    case column_role::negative: return "negative";
+  }
+  return "?";
+}
+
 /// The kind of label a schema carries (none when it has no label column).
 enum class label_kind : unsigned { none = 1, score = 2, class_label = 4, vector = 8 };
 
@@ -38,19 +55,21 @@ enum class label_kind : unsigned { none = 1, score = 2, class_label = 4, vector 
 }
 
 namespace detail {
-template <fixed_string Name, column_kind Kind, class Value>
+template <fixed_string Name, column_kind Kind, class Value, column_role Role = column_role::none>
 struct column_base {
   static constexpr std::string_view name = Name.view();
   static constexpr column_kind kind = Kind;
+  static constexpr column_role role = Role;
   using value_type = Value;
   static constexpr bool is_input = Kind == column_kind::text || Kind == column_kind::text_list;
 };
 }  // namespace detail
 
-template <fixed_string Name>
-struct text_column : detail::column_base<Name, column_kind::text, std::string> {};
-template <fixed_string Name>
-struct text_list_column : detail::column_base<Name, column_kind::text_list, std::vector<std::string>> {};
+/// `Role` opts a column into the role check (see column_role); the default reads it by position.
+template <fixed_string Name, column_role Role = column_role::none>
+struct text_column : detail::column_base<Name, column_kind::text, std::string, Role> {};
+template <fixed_string Name, column_role Role = column_role::none>
+struct text_list_column : detail::column_base<Name, column_kind::text_list, std::vector<std::string>, Role> {};
 template <fixed_string Name>
 struct score_column : detail::column_base<Name, column_kind::score, float> {};
 template <fixed_string Name>
@@ -66,6 +85,13 @@ concept Column = requires {
   typename C::value_type;
 };
 
+/// A column's role (none for a column type that does not declare one).
+template <Column C>
+[[nodiscard]] constexpr column_role role_of() {
+  if constexpr (requires { { C::role } -> std::convertible_to<column_role>; }) return C::role;
+  else return column_role::none;
+}
+
 template <Column C>
 [[nodiscard]] constexpr label_kind label_of() {
   switch (C::kind) {
@@ -76,16 +102,18 @@ template <Column C>
   }
 }
 
-/// Ready-made columns with the names the Python library's docs use.
+/// Ready-made columns with the names the Python library's docs use. The text columns carry
+/// their role, so a component that reads (anchor, positive, negatives...) rejects them out of
+/// place: schema<negative, positive, anchor> does not train MultipleNegativesRankingLoss.
 namespace columns {
-struct anchor : text_column<"anchor"> {};
-struct positive : text_column<"positive"> {};
-struct negative : text_column<"negative"> {};
-struct negatives : text_list_column<"negatives"> {};
-struct sentence1 : text_column<"sentence1"> {};
-struct sentence2 : text_column<"sentence2"> {};
-struct premise : text_column<"premise"> {};
-struct hypothesis : text_column<"hypothesis"> {};
+struct anchor : text_column<"anchor", column_role::anchor> {};
+struct positive : text_column<"positive", column_role::positive> {};
+struct negative : text_column<"negative", column_role::negative> {};
+struct negatives : text_list_column<"negatives", column_role::negative> {};
+struct sentence1 : text_column<"sentence1", column_role::anchor> {};
+struct sentence2 : text_column<"sentence2", column_role::positive> {};
+struct premise : text_column<"premise", column_role::anchor> {};
+struct hypothesis : text_column<"hypothesis", column_role::positive> {};
 struct text : text_column<"text"> {};
 struct score : score_column<"score"> {};
 struct label : class_column<"label"> {};

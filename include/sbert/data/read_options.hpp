@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <sbert/data/column.hpp>
 
 namespace sbert {
 
@@ -30,10 +33,12 @@ struct read_report {
 };
 
 struct read_options {
-  /// Column name -> the field name in the file (default: the column's own name).
+  /// Column name -> the field name in the file (default: the column's own name). A name that
+  /// is not a column of the schema is an error (a typo would otherwise be ignored).
   std::map<std::string, std::string, std::less<>> fields;
   /// Column name -> 0-based field position (CSV/TSV rows, JSON array rows). Without a header
-  /// and without positions, columns are read in schema order.
+  /// and without positions, columns are read in schema order. As for `fields`, every name
+  /// must be a column of the schema. Typed: `positions = {sbert::position<score>(4), ...}`.
   std::map<std::string, std::size_t, std::less<>> positions;
   /// Class labels given as strings ("entailment") map to their index in this list.
   std::vector<std::string> class_names;
@@ -48,5 +53,18 @@ struct read_options {
   read_report* report = nullptr;
   std::size_t max_issues = 100;
 };
+
+/// A read_options::positions entry named by the column type, so the name cannot be misspelt:
+///   o.positions = {sbert::position<score>(4), sbert::position<sentence1>(5)};
+template <Column C>
+[[nodiscard]] std::pair<const std::string, std::size_t> position(std::size_t index) {
+  return {std::string(C::name), index};
+}
+/// A read_options::fields entry named by the column type:
+///   o.fields = {sbert::field<score>("relatedness_score")};
+template <Column C>
+[[nodiscard]] std::pair<const std::string, std::string> field(std::string file_field) {
+  return {std::string(C::name), std::move(file_field)};
+}
 
 }  // namespace sbert

@@ -63,6 +63,27 @@ void append_row(dataset<S>& d, Get&& get, std::index_sequence<I...>) {
   std::apply([&](auto&&... v) { d.push_back(std::move(v)...); }, std::move(row));
 }
 
+/// Every name in read_options::fields and ::positions must be a column of S: a misspelt name
+/// would otherwise leave its column at its default (the schema position), the very misread
+/// the typed schema exists to prevent.
+template <Schema S>
+void check_option_names(const std::string& file, const read_options& o) {
+  auto known = [](std::string_view n) { return std::find(S::names.begin(), S::names.end(), n) != S::names.end(); };
+  auto fail = [&](std::string_view option, const std::string& name) {
+    std::string cols;
+    for (auto c : S::names) cols += (cols.empty() ? "" : ", ") + std::string(c);
+    throw input_error(file, 0, "", "read_options::" + std::string(option) + " names '" + name +
+                                       "', which is not a column of the schema (its columns: " + cols +
+                                       "); fix the name, or write sbert::" +
+                                       (option == "fields" ? "field<column>(\"...\")" : "position<column>(n)") +
+                                       " so that the compiler checks it");
+  };
+  for (const auto& [name, _] : o.fields)
+    if (!known(name)) fail("fields", name);
+  for (const auto& [name, _] : o.positions)
+    if (!known(name)) fail("positions", name);
+}
+
 /// Convert one JSON row (an object, or an array read by position) into the data set.
 template <Schema S>
 using field_names = std::array<std::string, S::column_count>;
@@ -114,6 +135,7 @@ inline std::size_t count_lines(std::string_view text, std::size_t from, std::siz
 /// JSON Lines over a buffer that has SIMDJSON_PADDING readable bytes past its end.
 template <Schema S>
 dataset<S> parse_jsonl_padded(std::string_view text, const std::string& file, const read_options& o) {
+  check_option_names<S>(file, o);
   dataset<S> d;
   d.set_source(file);
   row_errors errs(o);
@@ -149,6 +171,7 @@ dataset<S> parse_jsonl_padded(std::string_view text, const std::string& file, co
 /// (so errors can name its line); each element is then parsed and validated on its own.
 template <Schema S>
 dataset<S> parse_json_array_padded(std::string_view text, const std::string& file, const read_options& o) {
+  check_option_names<S>(file, o);
   dataset<S> d;
   d.set_source(file);
   row_errors errs(o);
@@ -208,10 +231,11 @@ dataset<S> parse_json_array_padded(std::string_view text, const std::string& fil
   return d;
 }
 
-/// Which field feeds each column, from the header (or positions, or schema order).
+/// Which field feeds each column, from the header (or positions, or schema order). `hint` ends
+/// the message of a field missing from the header (see header_hint).
 template <Schema S>
 std::vector<std::size_t> resolve_positions(const std::vector<std::string>* header, const std::string& file,
-                                           const read_options& o) {
+                                           const read_options& o, const std::string& hint = {}) {
   std::vector<std::size_t> pos(S::column_count);
   for (std::size_t i = 0; i < S::column_count; ++i) {
     const std::string_view col = S::names[i];
@@ -225,7 +249,7 @@ std::vector<std::size_t> resolve_positions(const std::vector<std::string>* heade
         std::string have;
         for (auto& h : *header) have += (have.empty() ? "" : ", ") + h;
         throw input_error(file, 1, field, "no such field in the header (column '" + std::string(col) +
-                                              "'; the header has: " + have + ")");
+                                              "'; the header has: " + have + ")" + hint);
       }
       pos[i] = j;
     } else {
@@ -239,12 +263,16 @@ std::vector<std::size_t> resolve_positions(const std::vector<std::string>* heade
 template <Schema S>
 class record_sink {
  public:
-  record_sink(const std::string& file, const read_options& o) : file_(file), o_(o), errs_(o) { d_.set_source(file); }
+  /// `tsv`: the fields were split on tabs (for the hint when the header does not fit).
+  record_sink(const std::string& file, const read_options& o, bool tsv) : file_(file), o_(o), errs_(o), tsv_(tsv) {
+    check_option_names<S>(file, o);
+    d_.set_source(file);
+  }
 
   void header(std::span<const std::string_view> fields) {
     std::vector<std::string> names(fields.begin(), fields.end());
     header_count_ = names.size();
-    pos_ = resolve_positions<S>(&names, file_, o_);
+    pos_ = resolve_positions<S>(&names, file_, o_, header_hint(names, tsv_, o_.delimiter));
     finish_positions();
   }
   void no_header() {
@@ -303,12 +331,13 @@ class record_sink {
   std::vector<std::size_t> pos_;
   std::size_t header_count_ = 0, needed_ = 0;
   bool has_rest_ = false;
+  bool tsv_;
 };
 
 /// Plain tab-separated values: split on '\t' only, no quoting (as the files in shared/data).
 template <Schema S>
 dataset<S> parse_tsv_text(std::string_view text, const std::string& file, const read_options& o) {
-  record_sink<S> sink(file, o);
+  record_sink<S> sink(file, o, true);
   std::vector<std::string_view> fields;
   std::size_t line = 0, pos = 0;
   bool first = true;
@@ -344,7 +373,7 @@ dataset<S> parse_tsv_text(std::string_view text, const std::string& file, const 
 /// CSV as RFC 4180: quoted fields may hold delimiters, line breaks and doubled quotes.
 template <Schema S>
 dataset<S> parse_csv_text(std::string_view text, const std::string& file, const read_options& o) {
-  record_sink<S> sink(file, o);
+  record_sink<S> sink(file, o, false);
   std::vector<std::string> owned;
   std::vector<std::string_view> fields;
   std::size_t line = 1, pos = 0;
@@ -479,6 +508,8 @@ template <Schema S>
 /// "line" in messages is the 1-based result row.
 template <Schema S>
 [[nodiscard]] dataset<S> read_sqlite(const std::string& db_path, const std::string& query, const read_options& o = {}) {
+  detail::check_option_names<S>(db_path, o);
+  detail::require_file(db_path);  // SQLite would say "unable to open database file"
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";

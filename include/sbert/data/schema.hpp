@@ -77,10 +77,17 @@ template <class... Cs>
 concept ValidColumns = AllColumns<Cs...> && DistinctColumns<Cs...> && DistinctColumnNames<Cs...> &&
                        AtMostOneLabel<Cs...> && TextListIsLastInput<Cs...>;
 
-/// The typed schema of a data set.
+/// The typed schema of a data set. Only AllColumns constrains the template (the other rules
+/// cannot even be evaluated on non-columns); the others are separate static_asserts, so a
+/// schema that breaks several rules gets every message in one compile.
 template <class... Cs>
-  requires ValidColumns<Cs...>
+  requires AllColumns<Cs...>
 struct schema {
+  static_assert(DistinctColumns<Cs...>, "sbert::schema: see the note below");
+  static_assert(DistinctColumnNames<Cs...>, "sbert::schema: see the note below");
+  static_assert(AtMostOneLabel<Cs...>, "sbert::schema: see the note below");
+  static_assert(TextListIsLastInput<Cs...>, "sbert::schema: see the note below");
+
   using columns = std::tuple<Cs...>;
   static constexpr std::size_t column_count = sizeof...(Cs);
   /// Model inputs: text and text-list columns, in schema order.
@@ -100,6 +107,16 @@ struct schema {
     requires(detail::count_of<C, Cs...> == 1)
   static constexpr std::size_t index_of = detail::index_in<C, Cs...>();
 
+  /// The role of each input column, in input order (column_role::none for most columns).
+  static constexpr std::array<column_role, input_count> input_roles = [] {
+    std::array<column_role, input_count> out{};
+    constexpr std::array<column_role, sizeof...(Cs)> roles{role_of<Cs>()...};
+    constexpr std::array<bool, sizeof...(Cs)> in{Cs::is_input...};
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      if (in[i]) out[j++] = roles[i];
+    return out;
+  }();
   /// The index (in schema order) of each input column.
   static constexpr std::array<std::size_t, input_count> input_indices = [] {
     std::array<std::size_t, input_count> out{};

@@ -30,8 +30,14 @@ struct binary_classification_options {
 
 class binary_classification_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "BinaryClassificationEvaluator";
+  static constexpr std::string_view description = "Binary Classification";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = binary_classification_options;
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label,
+                                      .roles = roles::labelled_pair};
 
   binary_classification_evaluator(std::vector<std::string> sentences1, std::vector<std::string> sentences2,
                                   std::vector<int> labels, options o = {})

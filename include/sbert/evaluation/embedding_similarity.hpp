@@ -25,8 +25,13 @@ struct embedding_similarity_options {
 
 class embedding_similarity_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "EmbeddingSimilarityEvaluator";
+  static constexpr std::string_view description = "Semantic Similarity";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = embedding_similarity_options;
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score, .roles = roles::labelled_pair};
 
   embedding_similarity_evaluator(std::vector<std::string> sentences1, std::vector<std::string> sentences2,
                                  std::vector<double> scores, options o = {})

@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -45,6 +47,16 @@ class evaluator {
   [[nodiscard]] virtual std::string primary_metric() const { return prefixed(primary_); }
   [[nodiscard]] virtual std::string name() const { return name_; }
   [[nodiscard]] virtual bool greater_is_better() const { return true; }
+
+  /// The model card's names: the Python class (e.g. "MSEEvaluator") and Python's
+  /// evaluator.description (e.g. "Knowledge Distillation", the card's heading). Every library
+  /// evaluator declares them as `static constexpr std::string_view class_name, description`;
+  /// empty here: a subclass of your own, which the card names from its C++ type.
+  [[nodiscard]] virtual std::string_view card_class_name() const { return {}; }
+  [[nodiscard]] virtual std::string_view card_description() const { return {}; }
+  /// Evaluators whose metrics this one merges (SequentialEvaluator's): the card lists those
+  /// instead of this one, as Python's does.
+  [[nodiscard]] virtual std::vector<std::shared_ptr<evaluator>> sub_evaluators() const { return {}; }
 
   /// "{name}_{key}", or key alone when the name is empty (prefix_name_to_metrics).
   [[nodiscard]] std::string prefixed(const std::string& key) const { return name_.empty() ? key : name_ + "_" + key; }

@@ -44,12 +44,17 @@ struct information_retrieval_options {
 
 class information_retrieval_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "InformationRetrievalEvaluator";
+  static constexpr std::string_view description = "Information Retrieval";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = information_retrieval_options;
   /// (id, text) in the caller's order (Python's dict order).
   using id_texts = std::vector<std::pair<std::string, std::string>>;
   using relevance = std::map<std::string, std::set<std::string>>;
   /// (query, relevant document) rows.
-  static constexpr inputs_spec inputs{.texts = exactly(2)};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .roles = roles::positive_pair};
 
   information_retrieval_evaluator(const id_texts& queries, const id_texts& corpus, relevance relevant_docs, options o = {})
       : evaluator(o.name), relevant_(std::move(relevant_docs)), opts_(std::move(o)) {

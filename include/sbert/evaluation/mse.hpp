@@ -21,6 +21,11 @@ struct mse_options {
 
 class mse_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "MSEEvaluator";
+  static constexpr std::string_view description = "Knowledge Distillation";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = mse_options;
   /// (source, target) rows; the teacher model is a constructor argument.
   static constexpr inputs_spec inputs{.texts = exactly(2)};

@@ -93,10 +93,16 @@ struct mined_pair {
 
 class paraphrase_mining_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "ParaphraseMiningEvaluator";
+  static constexpr std::string_view description = "Paraphrase Mining";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = paraphrase_mining_options;
   using id_texts = std::vector<std::pair<std::string, std::string>>;
   /// (text, text) rows that are duplicates; with a class label, the rows labelled 1 are.
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none | label_kind::class_label};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none | label_kind::class_label,
+                                      .roles = roles::labelled_pair};
 
   /// sentences_map as (id, text) pairs in order; duplicates as id pairs.
   paraphrase_mining_evaluator(id_texts sentences, const std::vector<std::pair<std::string, std::string>>& duplicates, options o = {})

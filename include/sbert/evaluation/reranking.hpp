@@ -34,9 +34,14 @@ struct reranking_options {
 
 class reranking_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "RerankingEvaluator";
+  static constexpr std::string_view description = "Reranking";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = reranking_options;
   /// (query, positive, negative) rows, or (query, positive, negatives list) rows.
-  static constexpr inputs_spec inputs{.texts = exactly(3), .text_list = true};
+  static constexpr inputs_spec inputs{.texts = exactly(3), .text_list = true, .roles = roles::triplet};
 
   explicit reranking_evaluator(std::vector<reranking_sample> samples, options o = {})
       : evaluator(o.name), opts_(std::move(o)) {

@@ -13,6 +13,11 @@ namespace sbert {
 
 class sequential_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "SequentialEvaluator";
+  static constexpr std::string_view description = "Sequential";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   /// Turns the evaluators' primary scores (in order) into sequential_score.
   using score_fn = std::function<double(const std::vector<double>&)>;
 
@@ -41,6 +46,7 @@ class sequential_evaluator : public evaluator {
   }
 
   [[nodiscard]] const std::vector<std::shared_ptr<evaluator>>& evaluators() const { return evaluators_; }
+  [[nodiscard]] std::vector<std::shared_ptr<evaluator>> sub_evaluators() const override { return evaluators_; }
 
   static double last(const std::vector<double>& s) { return s.empty() ? 0.0 : s.back(); }
   static double mean(const std::vector<double>& s) {

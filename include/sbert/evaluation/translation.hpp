@@ -23,6 +23,11 @@ struct translation_options {
 
 class translation_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "TranslationEvaluator";
+  static constexpr std::string_view description = "Translation";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = translation_options;
   static constexpr inputs_spec inputs{.texts = exactly(2)};
 

@@ -40,8 +40,13 @@ struct triplet_options {
 
 class triplet_evaluator : public evaluator {
  public:
+  /// The Python class and its description (the model card's names for it).
+  static constexpr std::string_view class_name = "TripletEvaluator";
+  static constexpr std::string_view description = "Triplet";
+  [[nodiscard]] std::string_view card_class_name() const override { return class_name; }
+  [[nodiscard]] std::string_view card_description() const override { return description; }
   using options = triplet_options;
-  static constexpr inputs_spec inputs{.texts = exactly(3)};
+  static constexpr inputs_spec inputs{.texts = exactly(3), .roles = roles::triplet};
 
   triplet_evaluator(std::vector<std::string> anchors, std::vector<std::string> positives,
                     std::vector<std::string> negatives, options o = {})

@@ -34,7 +34,7 @@ class angle_loss {
   struct options {
     double scale = 20.0;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score, .roles = roles::labelled_pair};
   static constexpr std::string_view name = "AnglELoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@inproceedings{li-li-2024-aoe,

@@ -48,7 +48,8 @@ class contrastive_loss {
     double margin = 0.5;
     bool size_average = true;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score,
+                                      .roles = roles::labelled_pair};
   static constexpr std::string_view name = "ContrastiveLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@inproceedings{hadsell2006dimensionality,

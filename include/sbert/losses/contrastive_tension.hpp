@@ -58,7 +58,7 @@ class contrastive_tension_loss_in_batch_negatives {
     double scale = 20.0;
     similarity_function similarity = similarity_function::cosine;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none, .roles = roles::positive_pair};
   static constexpr std::string_view name = "ContrastiveTensionLossInBatchNegatives";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = detail::contrastive_tension_bibtex;
@@ -105,7 +105,8 @@ class contrastive_tension_loss_in_batch_negatives {
 /// logits = dot(model1(s1), model(s2)); loss = BCE-with-logits, summed.
 class contrastive_tension_loss {
  public:
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score,
+                                      .roles = roles::labelled_pair};
   static constexpr std::string_view name = "ContrastiveTensionLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = detail::contrastive_tension_bibtex;

@@ -32,7 +32,7 @@ class cosent_loss {
     double scale = 20.0;
     similarity_function similarity = similarity_function::cosine;  // used pairwise
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score, .roles = roles::labelled_pair};
   static constexpr std::string_view name = "CoSENTLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@online{kexuefm-8847,

@@ -15,7 +15,7 @@ namespace sbert {
 /// transformation). Inputs: (text, text) + float score, typically in [0, 1].
 class cosine_similarity_loss {
  public:
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::score, .roles = roles::labelled_pair};
   static constexpr std::string_view name = "CosineSimilarityLoss";
 
   [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& labels) const {

@@ -129,7 +129,8 @@ inline config_entries gist_config(const gist_options& o) {
 /// core of cached_gist_embed_loss).
 class gist_core {
  public:
-  static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true};
+  static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true,
+                                      .roles = roles::ranking};
   static constexpr std::string_view name = "CachedGISTEmbedLoss";
   gist_core(guide_embedder guide, gist_options o, std::int64_t guide_mini_batch = 0)
       : guide_(std::move(guide)), opts_(o), chunk_(guide_mini_batch) {}
@@ -154,7 +155,7 @@ class gist_core {
 /// the trained model on each column with gradient and the guide without.
 class gist_embed_loss {
  public:
-  static constexpr inputs_spec inputs{.texts = between(2, 3), .labels = label_kind::none};
+  static constexpr inputs_spec inputs{.texts = between(2, 3), .labels = label_kind::none, .roles = roles::ranking};
   static constexpr std::string_view name = "GISTEmbedLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@misc{solatorio2024gistembed,

@@ -10,6 +10,7 @@
 // `config()` (its settings as JSON values, as get_config_dict()).
 #pragma once
 #include <concepts>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ namespace models {
 class sentence_transformer;
 struct features;
 }  // namespace models
+}  // namespace sbert
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
+namespace sbert {
 
 /// A loss made of named parts (e.g. a regulariser next to the main term): the trainer sums the
 /// parts and logs each one under its name.
@@ -74,8 +80,38 @@ concept HasParameters = requires(const L& l) {
   { l.parameters() } -> std::convertible_to<std::vector<at::Tensor>>;
 };
 
+/// A loss that keeps its learnable weights in a torch::nn::Module, returned by module() (or the
+/// loss is itself a torch::nn::Module): the trainer optimises them under the module's own
+/// names ("classifier.weight"), so the no-decay rule for biases holds, moves them with
+/// module->to(device), and a copy of the loss shares them (one set of weights, one optimizer
+/// slot each, however many data sets use it).
 template <class L>
-concept Loss = EmbeddingLoss<L> || FeatureLoss<L>;
+concept HasModule = requires(const L& l) {
+  { l.module() } -> std::convertible_to<std::shared_ptr<torch::nn::Module>>;
+};
+
+/// Every loss has a name: the Python class name for a port (the logs, the model card and the
+/// multi-dataset trainer's per-loss lines show it).
+template <class L>
+concept NamedLoss = requires {
+  { L::name } -> std::convertible_to<std::string_view>;
+} || unsatisfied<"a loss needs a name: add `static constexpr std::string_view name = \"MyLoss\";` to the loss type (the Python class name for a port; logs and the model card show it)">();
+
+/// Callable the way the trainer calls a loss (the embedding or the feature form).
+template <class L>
+concept CallableLoss = EmbeddingLoss<L> || FeatureLoss<L> ||
+    unsatisfied<"the loss type is not a loss: it needs `static constexpr sbert::inputs_spec inputs` and an operator()(std::span<const at::Tensor> embeddings, const at::Tensor& labels) (or the feature-loss form); see examples/custom_loss.cpp">();
+
+template <class L>
+concept Loss = (EmbeddingLoss<L> || FeatureLoss<L>) && NamedLoss<L>;
+
+/// The trainers' check of a loss type: one static_assert per rule, so a type that breaks both
+/// gets both messages in one compile.
+template <class L>
+constexpr void check_loss() {
+  static_assert(CallableLoss<L>, "sbert: the loss type is not a loss; see the note below");
+  static_assert(NamedLoss<L>, "sbert: the loss type has no name; see the note below");
+}
 
 namespace detail {
 inline std::string json_number(double v) {

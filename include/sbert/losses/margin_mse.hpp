@@ -39,7 +39,8 @@ class margin_mse_loss {
   struct options {
     similarity_function similarity = similarity_function::dot;  // used pairwise
   };
-  static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::score | label_kind::vector};
+  static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::score | label_kind::vector,
+                                      .roles = roles::ranking};
   static constexpr std::string_view name = "MarginMSELoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@misc{hofstätter2021improving,
@@ -84,7 +85,7 @@ class distill_kl_div_loss {
     similarity_function similarity = similarity_function::dot;  // used pairwise
     double temperature = 1.0;
   };
-  static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::vector};
+  static constexpr inputs_spec inputs{.texts = at_least(3), .labels = label_kind::vector, .roles = roles::ranking};
   static constexpr std::string_view name = "DistillKLDivLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@misc{lin2020distillingdenserepresentationsranking,

@@ -28,7 +28,7 @@ class mega_batch_margin_loss {
     double positive_margin = 0.8;
     double negative_margin = 0.3;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none, .roles = roles::positive_pair};
   static constexpr std::string_view name = "MegaBatchMarginLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = R"bib(@inproceedings{wieting-gimpel-2018-paranmt,

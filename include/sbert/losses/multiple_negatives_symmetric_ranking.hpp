@@ -25,7 +25,8 @@ class multiple_negatives_symmetric_ranking_loss {
     double scale = 20.0;
     similarity_function similarity = similarity_function::cosine;
   };
-  static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true};
+  static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true,
+                                      .roles = roles::ranking};
   static constexpr std::string_view name = "MultipleNegativesSymmetricRankingLoss";
 
   multiple_negatives_symmetric_ranking_loss() = default;

@@ -22,7 +22,8 @@ class online_contrastive_loss {
     siamese_distance metric = siamese_distance::cosine_distance;
     double margin = 0.5;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score};
+  static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::class_label | label_kind::score,
+                                      .roles = roles::labelled_pair};
   static constexpr std::string_view name = "OnlineContrastiveLoss";
 
   online_contrastive_loss() = default;

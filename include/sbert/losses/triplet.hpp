@@ -24,7 +24,7 @@ class triplet_loss {
     distance metric = distance::euclidean;
     double triplet_margin = 5.0;
   };
-  static constexpr inputs_spec inputs{.texts = exactly(3), .labels = label_kind::none};
+  static constexpr inputs_spec inputs{.texts = exactly(3), .labels = label_kind::none, .roles = roles::triplet};
   static constexpr std::string_view name = "TripletLoss";
   /// BibTeX for the model card.
   static constexpr std::string_view citation = detail::triplet_bibtex;

@@ -69,13 +69,17 @@ class sentence_transformer : public torch::nn::Module {
       modules_.push_back(register_module(std::to_string(i), std::move(modules[i])));
   }
 
-  /// Transformer + Pooling [+ Normalize] from parts.
+  /// Transformer + Pooling [+ Normalize] from parts, on `device` (default: as load(), CUDA
+  /// when available, else CPU).
   [[nodiscard]] static std::shared_ptr<sentence_transformer> from_parts(
-      std::shared_ptr<transformer> t, std::string_view pooling_mode = "mean", bool normalize = false) {
+      std::shared_ptr<transformer> t, std::string_view pooling_mode = "mean", bool normalize = false,
+      std::optional<c10::Device> device = std::nullopt) {
     const auto dim = t->auto_model->hidden_size();
     std::vector<std::shared_ptr<module>> mods{std::move(t), std::make_shared<pooling>(pooling::mode(dim, pooling_mode))};
     if (normalize) mods.push_back(std::make_shared<models::normalize>());
-    return std::make_shared<sentence_transformer>(std::move(mods));
+    auto m = std::make_shared<sentence_transformer>(std::move(mods));
+    m->to(device.value_or(default_device()));
+    return m;
   }
 
   /// Loads a sentence-transformers folder (any version from 3.0, legacy or 5.4+ module
@@ -84,7 +88,8 @@ class sentence_transformer : public torch::nn::Module {
   [[nodiscard]] static std::shared_ptr<sentence_transformer> load(
       const std::string& dir, std::optional<c10::Device> device = std::nullopt) {
     namespace fs = std::filesystem;
-    if (!fs::is_directory(dir)) throw model_error(dir + ": not a model folder");
+    if (!fs::exists(dir)) throw model_error(dir + ": the model folder does not exist (no such file or folder)");
+    if (!fs::is_directory(dir)) throw model_error(dir + ": is a file, not a model folder");
     const auto modules_path = detail::join_path(dir, "modules.json");
     std::vector<std::shared_ptr<module>> mods;
     if (!fs::exists(modules_path)) {
@@ -271,6 +276,18 @@ class sentence_transformer : public torch::nn::Module {
   }
   [[nodiscard]] const std::vector<std::shared_ptr<module>>& modules_list() const { return modules_; }
   [[nodiscard]] std::int64_t max_seq_length() const { return first_transformer().max_seq_length(); }
+  /// Tokens of the prompt, less a trailing special token (as Python counts it for pooling;
+  /// encode() and the trainer both use it, so include_prompt = false pools the same tokens).
+  [[nodiscard]] std::int64_t prompt_length(const std::string& prompt) const {
+    const std::vector<std::string> one{prompt}, empty{std::string()};
+    const auto f = tokenize(one);
+    auto len = f.input_ids.size(1);
+    const auto specials = tokenize(empty).input_ids;
+    const auto last = f.input_ids[0][len - 1].item<std::int64_t>();
+    for (std::int64_t i = 0; i < specials.size(1); ++i)
+      if (specials[0][i].item<std::int64_t>() == last) return len - 1;
+    return len;
+  }
 
   // config_sentence_transformers.json
   prompt_list prompts;
@@ -294,18 +311,6 @@ class sentence_transformer : public torch::nn::Module {
     std::string known;
     for (const auto& [k, v] : prompts) known += (known.empty() ? "" : ", ") + k;
     throw error("encode: prompt name '" + *name + "' not found in the model's prompts (" + known + ")");
-  }
-
-  /// Tokens of the prompt, less a trailing special token (as Python counts it for pooling).
-  std::int64_t prompt_length(const std::string& prompt) const {
-    const std::vector<std::string> one{prompt}, empty{std::string()};
-    const auto f = tokenize(one);
-    auto len = f.input_ids.size(1);
-    const auto specials = tokenize(empty).input_ids;
-    const auto last = f.input_ids[0][len - 1].item<std::int64_t>();
-    for (std::int64_t i = 0; i < specials.size(1); ++i)
-      if (specials[0][i].item<std::int64_t>() == last) return len - 1;
-    return len;
   }
 
   void check_dimensions(const std::string& dir) const {

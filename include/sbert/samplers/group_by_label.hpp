@@ -13,6 +13,12 @@
 
 namespace sbert {
 
+/// The rule of its own (not only inputs_spec's generic "needs a label"): the message names the
+/// sampler and the samplers that need no label.
+template <class S>
+concept GroupableByLabel = S::label == label_kind::class_label ||
+    unsatisfied<"the group_by_label batch sampler groups rows by their class label, and the schema has no class_column: add one (e.g. sbert::columns::label), or use the no_duplicates or the default batch sampler">();
+
 /// The sentence-transformers >= 5.3 algorithm: each epoch shuffles every label's rows; then, in
 /// rounds, the labels that still have two or more rows are shuffled and two rows are taken
 /// from each, filling batches, while at least two such labels remain. A final partial batch
@@ -24,7 +30,8 @@ class group_by_label_batch_sampler : public batch_sampler_base {
   template <Schema S>
   group_by_label_batch_sampler(const dataset<S>& d, std::size_t batch_size, bool drop_last = false, std::uint64_t seed = 0)
       : bs_(batch_size), drop_last_(drop_last), seed_(seed) {
-    check_inputs_fit<group_by_label_batch_sampler, S>();
+    static_assert(GroupableByLabel<S>, "sbert::group_by_label_batch_sampler: see the note below");
+    if constexpr (GroupableByLabel<S>) check_inputs_fit<group_by_label_batch_sampler, S>();
     if (bs_ < 4 || bs_ % 2) throw error("group_by_label batch sampler: batch_size must be even and at least 4");
     std::map<std::int64_t, std::vector<std::size_t>> groups;
     std::apply([&](const auto&... cols) {

@@ -4,8 +4,11 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <sbert/error.hpp>
 
@@ -17,6 +20,50 @@ enum class multi_dataset_batch_sampler { proportional, round_robin };
 enum class interval_strategy { no, steps, epoch };
 /// What the trainer does when a loss or gradient norm is NaN or infinite.
 enum class non_finite_policy { stop, skip_step };
+/// What the trainer prints. info (the default) prints every log dict and the final summary to
+/// stdout, as the Python trainer does; warning prints only warnings (to stderr); error, neither.
+enum class log_level { info, warning, error };
+
+/// training_args::prompts, as Python's (>= 3.1): a prefix added to the texts of input columns,
+/// in training and in the eval_loss batches.
+///   prompts{"query: "}                                    every column of every data set
+///   prompts{{{"anchor", "query: "}, {"positive", "doc: "}}}  per column; with the
+///       multi_dataset_trainer a key naming a data set gives all its columns that prompt
+///   prompts{{{"nli", {{"anchor", "query: "}}}}}           per data set, per column (multi only)
+/// With Pooling's include_prompt = false the prompt's tokens are left out of the pooling.
+class prompt_config {
+ public:
+  using column_map = std::map<std::string, std::string>;
+  prompt_config() = default;
+  prompt_config(std::string all) : all_(std::move(all)) {}  // NOLINT: implicit, as Python takes a str
+  prompt_config(const char* all) : all_(std::string(all)) {}  // NOLINT
+  prompt_config(column_map by_name) : by_name_(std::move(by_name)) {}  // NOLINT
+  prompt_config(std::map<std::string, column_map> by_dataset) : by_dataset_(std::move(by_dataset)) {}  // NOLINT
+
+  [[nodiscard]] bool empty() const { return !all_ && by_name_.empty() && by_dataset_.empty(); }
+  [[nodiscard]] bool per_dataset() const { return !by_dataset_.empty(); }
+  [[nodiscard]] const std::map<std::string, column_map>& datasets() const { return by_dataset_; }
+
+  /// The prompt of `column` in data set `dataset` ("" for the single-data-set trainer); "" for none.
+  /// As Python's collator: prompts[dataset] when it names the data set, else prompts[column].
+  [[nodiscard]] std::string lookup(const std::string& dataset, const std::string& column) const {
+    if (all_) return *all_;
+    if (!dataset.empty()) {
+      if (auto d = by_dataset_.find(dataset); d != by_dataset_.end()) {
+        auto c = d->second.find(column);
+        return c != d->second.end() ? c->second : std::string();
+      }
+      if (auto d = by_name_.find(dataset); d != by_name_.end()) return d->second;
+    }
+    auto c = by_name_.find(column);
+    return c != by_name_.end() ? c->second : std::string();
+  }
+
+ private:
+  std::optional<std::string> all_;
+  column_map by_name_;
+  std::map<std::string, column_map> by_dataset_;
+};
 
 struct training_args {
   std::string output_dir = "trainer_output";
@@ -51,8 +98,18 @@ struct training_args {
   std::optional<std::string> metric_for_best_model;  ///< unset: "loss"
   std::optional<bool> greater_is_better;             ///< unset: true unless the name ends in "loss"
   bool dataloader_drop_last = false;
-  std::string run_name;
-  bool disable_progress_bar = false;
+  /// Names the run: its TensorBoard folder is {output_dir}/runs/{run_name} (unset: the date and
+  /// host, as transformers' default logging_dir), and the model card shows it.
+  std::string run_name{};
+  /// The TensorBoard folder itself; wins over the run_name rule when set.
+  std::string logging_dir{};
+  /// Where logs go besides the console and trainer_log.jsonl: "all" (every integration sbert
+  /// has, i.e. "tensorboard"; transformers 4.x's default), "tensorboard", or "none".
+  std::vector<std::string> report_to{"all"};
+  sbert::log_level log_level = log_level::info;
+  bool disable_progress_bar = false;  ///< the progress line on stderr (shown only on a terminal)
+  /// Prefixes for the input texts; see prompt_config.
+  prompt_config prompts{};
   /// stop (default): throw, naming the step and batch; skip_step: drop that update, log a
   /// warning and count it (train_state::skipped_steps).
   non_finite_policy on_non_finite = non_finite_policy::stop;
@@ -88,6 +145,19 @@ struct training_args {
         fail("load_best_model_at_end needs save_steps to be a multiple of eval_steps");
     }
     if (save_total_limit && *save_total_limit <= 0) fail("save_total_limit must be positive");
+    for (const auto& r : report_to)
+      if (r != "all" && r != "none" && r != "tensorboard")
+        fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\"; or \"all\" / \"none\")");
+  }
+
+  /// Whether logs go to TensorBoard (report_to "all" or "tensorboard", and not "none").
+  [[nodiscard]] bool reports_to_tensorboard() const {
+    bool on = false;
+    for (const auto& r : report_to) {
+      if (r == "none") return false;
+      on = on || r == "all" || r == "tensorboard";
+    }
+    return on;
   }
 
   /// "eval_" + the metric (as the Python trainer prefixes it), and whether higher is better.

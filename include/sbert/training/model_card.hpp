@@ -39,6 +39,7 @@ struct column_stats {
 struct dataset_info {
   std::string name;                                   ///< empty: "Unnamed Dataset"
   std::string id;                                     ///< Hugging Face dataset id, if any (linked)
+  std::string revision;                               ///< a commit of `id`, if known (linked)
   std::size_t size = 0;
   std::vector<std::string> columns;                   ///< column names in order
   std::vector<column_stats> stats;                    ///< one per column (empty: no statistics table)
@@ -52,6 +53,7 @@ struct loss_info {
   std::string name;
   std::vector<std::pair<std::string, std::string>> config;
   std::string citation;
+  bool in_library = true;  ///< a sentence-transformers loss: linked to its sbert.net section (a custom one is not)
 };
 
 /// One evaluator's results (the card's Evaluation section and the YAML model-index).
@@ -62,6 +64,7 @@ struct evaluation_info {
   std::string primary_metric;                            ///< with or without the name prefix
   std::vector<std::pair<std::string, double>> metrics;   ///< with or without the "{name}_" prefix
   std::vector<std::pair<std::string, std::string>> config;  ///< get_config_dict(), JSON literals
+  bool in_library = true;  ///< a sentence-transformers evaluator: linked to its sbert.net entry (a custom one is not)
 };
 
 struct widget_example {
@@ -104,9 +107,81 @@ struct model_card_data {
   std::optional<std::int64_t> best_model_step;
 
   std::vector<std::pair<std::string, std::string>> versions;  ///< Framework Versions, e.g. {"libtorch", "1.13.1"}
+  std::string run_name;                                       ///< training_args::run_name, shown when set
   bool generated_from_trainer = true;
   std::string plot_file = "training_curves.svg";  ///< written next to README.md; empty: no plot
 };
+
+/// A data set as the user names it on the card: Python's {"name": ..., "id": ..., "revision": ...}.
+struct card_dataset {
+  std::string name;      ///< empty: the id, else the name the trainer gives it
+  std::string id;        ///< Hugging Face dataset id, e.g. "sentence-transformers/all-nli": linked, listed under `datasets:`
+  std::string revision;  ///< a commit of `id`, shown with it
+};
+
+/// What the user says about the model: Python's SentenceTransformerModelCardData(language=...,
+/// license=..., model_name=..., model_id=..., train_datasets=[...], eval_datasets=[...]), in
+/// its field order (designated initialisers follow it). A trainer uses it in every card it
+/// writes (checkpoints and save_model); see trainer::set_model_card_info.
+struct model_card_info {
+  std::vector<std::string> language;  ///< e.g. {"en"}
+  std::string license;                ///< e.g. "apache-2.0"
+  std::string model_name;             ///< the card's title; empty: "SentenceTransformer based on {base_model}" or "SentenceTransformer"
+  std::string model_id;               ///< "user/model" on the Hub, used in the usage snippet
+  std::vector<card_dataset> train_datasets;  ///< one per training data set, in order; empty: names from the trainer
+  std::vector<card_dataset> eval_datasets;   ///< one per evaluation data set, in order
+  std::string task_name =
+      "semantic textual similarity, semantic search, paraphrase mining, text classification, clustering, and more";
+  std::vector<std::string> tags;  ///< added after the default tags
+  // Python finds these on the Hub; offline, the user says them.
+  std::string base_model;  ///< Hub id of the model fine-tuned from
+  std::string base_model_revision;
+
+  /// Rejects what Python drops with a warning (a model_id without exactly one "/"), and dataset
+  /// lists that do not match the trainer's data sets one to one (Python drops those too).
+  void validate(std::size_t n_train, std::size_t n_eval) const {
+    if (!model_id.empty() && std::count(model_id.begin(), model_id.end(), '/') != 1)
+      throw error("model_card_info: model_id '" + model_id + "' should be \"user/model\" (one \"/\"), or empty");
+    auto check = [](std::size_t given, std::size_t have, const char* field, const char* what) {
+      if (given != 0 && given != have)
+        throw error("model_card_info: " + std::to_string(given) + " " + field + " given, but the trainer has " +
+                    std::to_string(have) + " " + what + (have == 1 ? "" : "s") + "; give one per data set, in order, or none");
+    };
+    check(train_datasets.size(), n_train, "train_datasets", "training data set");
+    check(eval_datasets.size(), n_eval, "eval_datasets", "evaluation data set");
+  }
+};
+
+/// Copies the user's metadata onto a card (data set names are the trainer's business: see
+/// name_dataset).
+inline void apply_card_info(model_card_data& card, const model_card_info& info) {
+  card.language = info.language;
+  card.license = info.license;
+  card.model_name = info.model_name;
+  card.model_id = info.model_id;
+  card.task_name = info.task_name;
+  card.base_model = info.base_model;
+  card.base_model_revision = info.base_model_revision;
+  for (const auto& t : info.tags)
+    if (std::find(card.tags.begin(), card.tags.end(), t) == card.tags.end()) card.tags.push_back(t);
+}
+
+/// A data set's card name: the user's name (or id, as Python falls back), else `fallback`.
+inline void name_dataset(dataset_info& d, const card_dataset* user, std::string fallback) {
+  d.name = std::move(fallback);
+  if (!user) return;
+  if (!user->name.empty()) d.name = user->name;
+  else if (!user->id.empty()) d.name = user->id;
+  d.id = user->id;
+  d.revision = user->revision;
+}
+
+/// A name for a data set read from a file: the file's stem ("nli_dev_triplets" for
+/// .../nli_dev_triplets.tsv); empty (the card's "Unnamed Dataset") when it has no source.
+[[nodiscard]] inline std::string dataset_name_from_source(const std::string& source) {
+  if (source.empty()) return {};
+  return std::filesystem::path(source).stem().string();
+}
 
 // ---------------------------------------------------------------------------------------------
 namespace card_detail {
@@ -329,6 +404,31 @@ inline std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+/// Python's SentenceEvaluator.description for a class without its own: the class name up to
+/// "Evaluator", with a space between a lower- and an upper-case letter ("BinaryClassificationEvaluator"
+/// -> "Binary Classification"). A snake_case C++ name loses "_evaluator" and its underscores
+/// ("recall_at_k_evaluator" -> "Recall At K"). Never empty: a heading needs a text.
+[[nodiscard]] inline std::string evaluator_description(const std::string& class_name) {
+  std::string s = class_name;
+  if (s.starts_with("CE")) s = "CrossEncoder" + s.substr(2);
+  std::string out;
+  if (s.find('_') != std::string::npos || (!s.empty() && std::islower(static_cast<unsigned char>(s[0])))) {
+    if (const auto p = s.find("_evaluator"); p != std::string::npos) s = s.substr(0, p);
+    out = title_case(replace_all(s, "_", " "));
+  } else {
+    if (const auto p = s.find("Evaluator"); p != std::string::npos) s = s.substr(0, p);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i > 0 && std::islower(static_cast<unsigned char>(s[i - 1])) && std::isupper(static_cast<unsigned char>(s[i]))) out += ' ';
+      out += s[i];
+    }
+  }
+  out = trim(out);
+  return out.empty() ? (class_name.empty() ? std::string("Evaluation") : class_name) : out;
+}
+inline std::string description_of(const evaluation_info& e) {
+  return e.description.empty() ? evaluator_description(e.class_name) : e.description;
 }
 
 /// An evaluator's metrics without its "{name}_" prefix (when every key has it), and its primary metric likewise.
@@ -755,9 +855,10 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
     for (const auto& e : d.evaluations) {
       const auto [metrics, pm] = unprefixed(e);
       if (metrics.empty()) continue;
-      std::string task_type = e.description;  // description.lower().replace(" ", "-")
+      const std::string description = description_of(e);
+      std::string task_type = description;  // description.lower().replace(" ", "-")
       for (auto& c : task_type) c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      y += "  - task:\n      type: " + yaml_str(task_type) + "\n      name: " + yaml_str(e.description) + "\n";
+      y += "  - task:\n      type: " + yaml_str(task_type) + "\n      name: " + yaml_str(description) + "\n";
       const std::string ds_type = e.name.empty() ? "unknown" : e.name;
       const std::string ds_name = e.name.empty() ? "Unknown" : replace_all(replace_all(e.name, "_", " "), "-", " ");
       y += "    dataset:\n      name: " + yaml_str(ds_name) + "\n      type: " + yaml_str(ds_type) + "\n    metrics:\n";
@@ -886,16 +987,20 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
     }
     for (const auto& g : groups) {
       const auto& e = *g.first;
-      o += "\n#### " + e.description + "\n";
+      o += "\n#### " + description_of(e) + "\n";
       if (g.names.size() == 1 && !g.names[0].empty()) o += "\n* Dataset: `" + g.names[0] + "`";
       else if (g.names.size() > 1) {
         std::vector<std::string> quoted;
         for (const auto& n : g.names) quoted.push_back("`" + n + "`");
         o += "\n* Datasets: " + join_and(quoted);
       }
-      o += "\n* Evaluated with [<code>" + e.class_name +
-           "</code>](https://sbert.net/docs/package_reference/sentence_transformer/evaluation.html#sentence_transformers.evaluation." +
-           e.class_name + ")";
+      // Python links only its own classes; a custom evaluator's page does not exist.
+      if (e.in_library)
+        o += "\n* Evaluated with [<code>" + e.class_name +
+             "</code>](https://sbert.net/docs/package_reference/sentence_transformer/evaluation.html#sentence_transformers.evaluation." +
+             e.class_name + ")";
+      else
+        o += "\n* Evaluated with <code>" + e.class_name + "</code>";
       if (!g.config.empty()) o += " with these parameters:\n" + indent("```json\n" + g.config + "\n```", "  ");
       std::vector<table_row> rows;
       for (std::size_t m = 0; m < g.metric_cells.size(); ++m) {
@@ -915,6 +1020,7 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
 
   // ---- Training Details ----
   o += "## Training Details\n";
+  if (!d.run_name.empty()) o += "\n- **Run name:** " + d.run_name + "\n";
   for (const auto& [type, list_ptr] : {std::pair<std::string, const std::vector<dataset_info>*>{"training", &d.train_datasets},
                                        std::pair<std::string, const std::vector<dataset_info>*>{"evaluation", &d.eval_datasets}}) {
     const auto& dl = *list_ptr;
@@ -925,8 +1031,11 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
       const std::string title = ds.name.empty() ? "Unnamed Dataset" : ds.name;
       if (folded) o += "<details><summary>" + title + "</summary>\n";
       o += "\n#### " + title + "\n";
-      if (!ds.name.empty())
+      if (!ds.name.empty()) {
         o += "\n* Dataset: " + (ds.id.empty() ? ds.name : "[" + ds.name + "](https://huggingface.co/datasets/" + ds.id + ")");
+        if (!ds.revision.empty() && !ds.id.empty())
+          o += " at [" + ds.revision.substr(0, 7) + "](https://huggingface.co/datasets/" + ds.id + "/tree/" + ds.revision + ")";
+      }
       o += "\n";
       if (ds.size) o += "* Size: " + thousands(ds.size) + " " + type + " samples\n";
       std::vector<std::string> cols;
@@ -972,9 +1081,13 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
       for (const auto& l : d.losses)
         if (l.name == ds.loss) li = &l;
       const std::string ln = li ? li->name : ds.loss;
-      std::string anchor = ln;
-      for (auto& c : anchor) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      o += "* Loss: [<code>" + ln + "</code>](https://sbert.net/docs/package_reference/sentence_transformer/losses.html#" + anchor + ")";
+      if (!li || li->in_library) {
+        std::string anchor = ln;
+        for (auto& c : anchor) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        o += "* Loss: [<code>" + ln + "</code>](https://sbert.net/docs/package_reference/sentence_transformer/losses.html#" + anchor + ")";
+      } else {
+        o += "* Loss: <code>" + ln + "</code>";  // a custom loss has no sbert.net section
+      }
       if (li) o += " with these parameters:\n" + indent("```json\n" + config_json(li->config) + "\n```", "  ");
       o += "\n";
       if (folded) o += "</details>\n";

@@ -4,6 +4,8 @@
 
 #include <sbert/data/readers.hpp>
 
+#include <filesystem>
+
 namespace {
 struct s1 : sbert::text_column<"sentence1"> {};
 struct s2 : sbert::text_column<"sentence2"> {};
@@ -41,7 +43,75 @@ TEST_CASE("empty files are an error, for every format") {
   CHECK_THROWS_WITH(sbert::parse_jsonl<sts>("\n  \n"), Contains("empty"));
   CHECK_THROWS_WITH(sbert::parse_tsv<sts>(""), Contains("empty"));
   CHECK_THROWS_WITH(sbert::parse_csv<sts>(""), Contains("empty"));
-  CHECK_THROWS_WITH(sbert::read_tsv<sts>("/nonexistent/file.tsv"), Contains("/nonexistent/file.tsv") && Contains("cannot read"));
+}
+
+TEST_CASE("a missing file or a folder is named as such, for every reader") {
+  const auto no_file = Contains("/nonexistent/file.tsv: no such file");
+  CHECK_THROWS_WITH(sbert::read_tsv<sts>("/nonexistent/file.tsv"), no_file);
+  CHECK_THROWS_WITH(sbert::read_csv<sts>("/nonexistent/file.tsv"), no_file);
+  CHECK_THROWS_WITH(sbert::read_jsonl<sts>("/nonexistent/file.tsv"), no_file);
+  CHECK_THROWS_WITH(sbert::read_json<sts>("/nonexistent/file.tsv"), no_file);
+  CHECK_THROWS_WITH(sbert::read_sqlite<sts>("/nonexistent/file.tsv", "SELECT 1"), no_file);
+  // a relative path says where it was looked for
+  CHECK_THROWS_WITH(sbert::read_tsv<sts>("no-such-dir/train.tsv"),
+                    Contains("no-such-dir/train.tsv: no such file (relative to the working directory " +
+                             std::filesystem::current_path().string() + ")"));
+  CHECK_THROWS_WITH(sbert::read_jsonl<sts>(std::filesystem::temp_directory_path().string()), Contains("is a folder, not a file"));
+}
+
+TEST_CASE("read_options: a name that is not a column of the schema is an error naming it and the columns") {
+  const std::string tsv = "sentence1\tsentence2\tscore\na\tb\t1\n";
+  sbert::read_options o;
+  o.header = false;
+  o.positions = {{"scroe", 2}, {"sentence1", 0}, {"sentence2", 1}};  // the typo fell back to position 2 before
+  const auto names_it = Contains("read_options::positions names 'scroe', which is not a column of the schema "
+                                 "(its columns: sentence1, sentence2, score)");
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>("a\tb\t1\n", o), names_it && Contains("sbert::position<column>(n)"));
+  CHECK_THROWS_WITH(sbert::parse_csv<sts>("a,b,1\n", o), names_it);
+  CHECK_THROWS_WITH(sbert::parse_jsonl<sts>("[\"a\", \"b\", 1]\n", o), names_it);
+  CHECK_THROWS_WITH(sbert::parse_json<sts>("[[\"a\", \"b\", 1]]", o), names_it);
+
+  sbert::read_options f;
+  f.fields = {{"sentence_1", "s1"}};
+  const auto fields_it = Contains("read_options::fields names 'sentence_1', which is not a column of the schema (its columns: "
+                                  "sentence1, sentence2, score); fix the name, or write sbert::field<column>(\"...\")");
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>(tsv, f), fields_it);
+  CHECK_THROWS_WITH(sbert::parse_jsonl<sts>("{\"sentence1\":\"a\",\"sentence2\":\"b\",\"score\":1}", f), fields_it);
+  // even when the file would have read without it
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>(tsv, f), Contains("<memory>: read_options::fields"));
+
+  // typed entries: the name comes from the column type
+  sbert::read_options typed;
+  typed.header = false;
+  typed.positions = {sbert::position<sc>(0), sbert::position<s1>(1), sbert::position<s2>(2)};
+  auto d = sbert::parse_tsv<sts>("0.5\tx\ty\n", typed);
+  CHECK(d[0].get<sc>() == 0.5f);
+  CHECK(d[0].get<s2>() == "y");
+  sbert::read_options typed_fields;
+  typed_fields.fields = {sbert::field<sc>("similarity")};
+  CHECK(sbert::parse_tsv<sts>("sentence1\tsentence2\tsimilarity\na\tb\t2\n", typed_fields)[0].get<sc>() == 2.0f);
+  // a column of another schema is still caught at run time
+  sbert::read_options other;
+  other.positions = {sbert::position<label>(0)};
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>(tsv, other), Contains("read_options::positions names 'label'"));
+}
+
+TEST_CASE("csv/tsv: a header that does not fit gets a hint about what the file probably is") {
+  // data in the first line (STSb's sts-*.csv have no header)
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>("main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane.\tAn air plane.\n"),
+                    Contains("<memory>:1: field 'sentence1': no such field in the header") &&
+                        Contains("the first line looks like data, not a header (field 4 is the number '0001')") &&
+                        Contains("read_options::header = false"));
+  CHECK_THROWS_WITH(sbert::parse_csv<sts>("a,b,0.5\n"), Contains("field 3 is the number '0.5'") && Contains("header = false"));
+  // a TSV file read as CSV: one header field full of tabs
+  CHECK_THROWS_WITH(sbert::parse_csv<sts>("sentence1\tsentence2\tscore\na\tb\t1\n"),
+                    Contains("no such field in the header") && Contains("looks like a TSV file: read it with sbert::read_tsv"));
+  // and the other way round
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>("sentence1,sentence2,score\na,b,1\n"),
+                    Contains("looks like a CSV file: read it with sbert::read_csv"));
+  // a plain misnamed field gets no hint
+  CHECK_THROWS_WITH(sbert::parse_tsv<sts>("sentence1\tsentence_2\tscore\na\tb\t1\n"),
+                    !Contains("looks like") && Contains("the header has: sentence1, sentence_2, score)"));
 }
 
 TEST_CASE("tsv/csv: wrong field counts, bad numbers, bad UTF-8, missing header fields") {

@@ -60,6 +60,41 @@ static_assert(!sbert::LossFor<score_or_class, pair>);
 static_assert(sbert::LossFor<optional_score, pair> && sbert::LossFor<optional_score, pair_score>);
 static_assert(!sbert::LossFor<optional_score, sbert::schema<s1, s2, lab>>);
 
+// Role columns (the ready-made anchor, positive, negative, ...) must stand where a component
+// with a role layout reads them; columns without a role are read by position only.
+namespace {
+struct ranking_roles {  // as multiple_negatives_ranking_loss
+  static constexpr sbert::inputs_spec inputs{.texts = sbert::at_least(2), .text_list = true, .roles = sbert::roles::ranking};
+};
+struct labelled_pair_roles {  // as cosent_loss
+  static constexpr sbert::inputs_spec inputs{.texts = sbert::exactly(2), .labels = sbert::label_kind::score,
+                                             .roles = sbert::roles::labelled_pair};
+};
+namespace c = sbert::columns;
+struct query : sbert::text_column<"query", sbert::column_role::anchor> {};  // a user column that asks for a role
+struct positive2 : sbert::text_column<"positive2", sbert::column_role::positive> {};
+}  // namespace
+static_assert(sbert::schema<c::anchor, c::positive, c::negative>::input_roles[2] == sbert::column_role::negative);
+static_assert(sbert::schema<c::score, s1, c::negatives>::input_roles[1] == sbert::column_role::negative);
+static_assert(sbert::role_of<s1>() == sbert::column_role::none && sbert::role_of<c::premise>() == sbert::column_role::anchor);
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<c::anchor, c::positive>>);
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<c::anchor, c::positive, c::negative>>);
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<c::anchor, c::positive, c::negatives>>);
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<c::sentence1, c::sentence2>>);
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<s2, s1>>);  // no roles: order-only
+static_assert(sbert::LossFor<ranking_roles, sbert::schema<c::anchor, s1, c::negative>>);
+static_assert(!sbert::RoleColumnsInPlace<ranking_roles, sbert::schema<c::negative, c::positive, c::anchor>>);
+static_assert(!sbert::RoleColumnsInPlace<ranking_roles, sbert::schema<c::anchor, c::negative>>);  // a negative as the positive
+static_assert(!sbert::RoleColumnsInPlace<ranking_roles, sbert::schema<c::anchor, c::positive, c::negative, positive2>>,
+              "a positive among the negatives");
+static_assert(!sbert::RoleColumnsInPlace<ranking_roles, sbert::schema<c::positive, query>>);
+static_assert(sbert::LossFor<labelled_pair_roles, sbert::schema<c::sentence1, c::sentence2, c::score>>);
+static_assert(sbert::LossFor<labelled_pair_roles, sbert::schema<c::anchor, c::negative, c::score>>);
+static_assert(sbert::LossFor<labelled_pair_roles, sbert::schema<c::premise, c::hypothesis, c::score>>);
+static_assert(!sbert::RoleColumnsInPlace<labelled_pair_roles, sbert::schema<c::sentence2, c::sentence1, c::score>>);
+static_assert(!sbert::RoleColumnsInPlace<labelled_pair_roles, sbert::schema<c::hypothesis, c::premise, c::score>>);
+static_assert(sbert::LossFor<needs_pair_score, sbert::schema<c::sentence2, c::sentence1, c::score>>);  // no layout: no check
+
 // Schema validity rules.
 static_assert(!sbert::AtMostOneLabel<s1, sc, lab>);
 static_assert(!sbert::DistinctColumns<s1, s1>);

@@ -425,3 +425,112 @@ TEST_CASE("evaluators of one class on several data sets share a table", "[model_
   // model-index keeps one result per evaluator
   CHECK(count(card, "  - task:\n") == 3);
 }
+
+namespace {
+/// Every markdown heading has a text: no "#### " line without one, no empty `type:` in the YAML.
+void check_no_empty_headings(const std::string& card) {
+  std::istringstream is(card);
+  for (std::string line; std::getline(is, line);) {
+    INFO(line);
+    if (line.starts_with("#")) CHECK(line.find_first_not_of("# ") != std::string::npos);
+    CHECK(line.find("type: ''") == std::string::npos);
+    CHECK(line.find("name: ''") == std::string::npos);
+  }
+}
+}  // namespace
+
+TEST_CASE("an evaluator without a description gets Python's derived one, never an empty heading", "[model_card]") {
+  using sbert::card_detail::evaluator_description;
+  CHECK(evaluator_description("BinaryClassificationEvaluator") == "Binary Classification");
+  CHECK(evaluator_description("MSEEvaluator") == "MSE");  // Python's rule; the class itself declares "Knowledge Distillation"
+  CHECK(evaluator_description("CERerankingEvaluator") == "Cross Encoder Reranking");
+  CHECK(evaluator_description("recall_at_k_evaluator") == "Recall At K");
+  CHECK(evaluator_description("Evaluator") == "Evaluator");
+  CHECK(evaluator_description("") == "Evaluation");
+
+  auto d = sample_card();
+  d.evaluations[0].description.clear();
+  d.evaluations[0].class_name = "recall_at_k_evaluator";
+  d.evaluations[0].in_library = false;
+  const auto card = sbert::render_model_card(d);
+  check_no_empty_headings(card);
+  CHECK(card.find("  - task:\n      type: recall-at-k\n      name: Recall At K\n") != std::string::npos);
+  CHECK(card.find("#### Recall At K\n\n* Dataset: `sts-dev`\n* Evaluated with <code>recall_at_k_evaluator</code>\n") != std::string::npos);
+  CHECK(card.find("evaluation.html#sentence_transformers.evaluation.recall_at_k_evaluator") == std::string::npos);
+  // a library evaluator keeps its link
+  CHECK(sbert::render_model_card(sample_card())
+            .find("[<code>EmbeddingSimilarityEvaluator</code>](https://sbert.net/docs/package_reference/sentence_transformer/evaluation.html"
+                  "#sentence_transformers.evaluation.EmbeddingSimilarityEvaluator)") != std::string::npos);
+}
+
+TEST_CASE("a custom loss is named without a link to a non-existent sbert.net section", "[model_card]") {
+  auto d = sample_card();
+  d.losses[1] = {"ScoredPairHingeLoss", {{"initial_margin", "0.5"}}, "", false};
+  d.train_datasets[1].loss = "ScoredPairHingeLoss";
+  const auto card = sbert::render_model_card(d);
+  CHECK(card.find("* Loss: <code>ScoredPairHingeLoss</code> with these parameters:\n  ```json\n  {\n      \"initial_margin\": 0.5\n  }\n  ```\n") !=
+        std::string::npos);
+  CHECK(card.find("losses.html#scoredpairhingeloss") == std::string::npos);
+  CHECK(card.find("losses.html#multiplenegativesrankingloss") != std::string::npos);  // the library one still links
+  CHECK(card.find("- loss:ScoredPairHingeLoss\n") != std::string::npos);
+}
+
+TEST_CASE("the user's card metadata: language, license, names, ids, revision, run name", "[model_card]") {
+  sbert::model_card_info info;  // member by member: GCC 12's -Wextra flags designated initialisers that skip members
+  info.language = {"en"};
+  info.license = "apache-2.0";
+  info.model_name = "MPNet base trained on AllNLI triplets";
+  info.model_id = "someone/mpnet-base-all-nli-triplet";
+  info.train_datasets = {{"all-nli", "sentence-transformers/all-nli", "d482672c8e74ce18da116f430137434ba2e52fab"}};
+  info.eval_datasets = {{"", "sentence-transformers/all-nli", ""}};
+  CHECK_NOTHROW(info.validate(1, 1));
+  CHECK_THROWS_WITH(info.validate(2, 1), Catch::Contains("1 train_datasets given, but the trainer has 2 training data sets"));
+  CHECK_THROWS_WITH(info.validate(1, 0), Catch::Contains("1 eval_datasets given, but the trainer has 0 evaluation data sets"));
+  auto bad = info;
+  bad.model_id = "no-user";
+  CHECK_THROWS_WITH(bad.validate(1, 1), Catch::Contains("model_id 'no-user'"));
+
+  CHECK(sbert::dataset_name_from_source("/data/nli/nli_dev_triplets.tsv") == "nli_dev_triplets");
+  CHECK(sbert::dataset_name_from_source("").empty());
+
+  sbert::model_card_data d;
+  d.output_dimensionality = 32;
+  sbert::apply_card_info(d, info);
+  sbert::dataset_info train, eval;
+  train.columns = eval.columns = {"anchor", "positive", "negative"};
+  train.size = 100;
+  eval.size = 10;
+  train.loss = eval.loss = "MultipleNegativesRankingLoss";
+  sbert::name_dataset(train, &info.train_datasets[0], "nli_dev_triplets");
+  sbert::name_dataset(eval, &info.eval_datasets[0], "nli_dev_triplets");  // no name: the id, as Python
+  CHECK(train.name == "all-nli");
+  CHECK(eval.name == "sentence-transformers/all-nli");
+  sbert::dataset_info plain;
+  sbert::name_dataset(plain, nullptr, "nli_dev_triplets");
+  CHECK(plain.name == "nli_dev_triplets");
+  CHECK(plain.id.empty());
+  d.train_datasets = {train};
+  d.eval_datasets = {eval};
+  d.losses = {{"MultipleNegativesRankingLoss", {}, ""}};
+  d.run_name = "mpnet-base-all-nli-triplet";
+  const auto card = sbert::render_model_card(d);
+  check_no_empty_headings(card);
+  CHECK(card.starts_with("---\nlanguage:\n- en\nlicense: apache-2.0\nlibrary_name: sentence-transformers\n"));
+  CHECK(card.find("datasets:\n- sentence-transformers/all-nli\npipeline_tag") != std::string::npos);  // listed once
+  CHECK(card.find("\n# MPNet base trained on AllNLI triplets\n") != std::string::npos);
+  CHECK(card.find("model trained on the [all-nli](https://huggingface.co/datasets/sentence-transformers/all-nli) dataset.") != std::string::npos);
+  CHECK(card.find("- **Language:** en\n- **License:** apache-2.0\n") != std::string::npos);
+  CHECK(card.find("model = SentenceTransformer(\"someone/mpnet-base-all-nli-triplet\")") != std::string::npos);
+  CHECK(card.find("## Training Details\n\n- **Run name:** mpnet-base-all-nli-triplet\n") != std::string::npos);
+  CHECK(card.find("### Training Dataset\n\n#### all-nli\n\n* Dataset: [all-nli](https://huggingface.co/datasets/sentence-transformers/all-nli) at "
+                  "[d482672](https://huggingface.co/datasets/sentence-transformers/all-nli/tree/d482672c8e74ce18da116f430137434ba2e52fab)\n"
+                  "* Size: 100 training samples\n") != std::string::npos);
+  CHECK(card.find("### Evaluation Dataset\n\n#### sentence-transformers/all-nli\n\n* Dataset: [sentence-transformers/all-nli]"
+                  "(https://huggingface.co/datasets/sentence-transformers/all-nli)\n* Size: 10 evaluation samples\n") != std::string::npos);
+  // tags the user adds come after the defaults
+  info.tags = {"nli"};
+  sbert::model_card_data t;
+  sbert::apply_card_info(t, info);
+  CHECK(t.tags.back() == "nli");
+  CHECK(t.tags.front() == "sentence-transformers");
+}

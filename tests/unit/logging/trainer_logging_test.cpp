@@ -74,9 +74,9 @@ TEST_CASE("trainer with TensorBoard, CSV, JSONL and early stopping; the card fro
   args.save_strategy = sbert::interval_strategy::no;
   args.logging_steps = 1;
   args.disable_progress_bar = true;
+  args.run_name = "logging-test";  // report_to's default ("all"): TensorBoard in runs/{run_name}
   sbert::trainer t{model, args, stsb(96), sbert::cosent_loss{}, stsb(16, 200)};
-  const std::string tb_dir = sbert::tensorboard::default_log_dir(out.string());
-  t.add_callback(sbert::tensorboard_callback(tb_dir));
+  const std::string tb_dir = (out / "runs" / "logging-test").string();
   t.add_callback(sbert::csv_logger_callback((out / "log.csv").string()));
   t.add_callback(sbert::jsonl_logger_callback((out / "log.jsonl").string()));
   // An impossible threshold: no evaluation after the first counts as an improvement, so with

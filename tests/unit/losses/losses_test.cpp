@@ -119,8 +119,7 @@ TEST_CASE("losses: SoftmaxLoss with the reference classifier weights, and its pa
       auto params = c.raw["params"];
       const auto w = json_tensor(params["classifier.weight"]["value"]);
       REQUIRE(loss.weight().sizes() == w.sizes());
-      loss.weight() = w.set_requires_grad(true);
-      loss.bias() = json_tensor(params["classifier.bias"]["value"]).set_requires_grad(true);
+      loss.set_classifier(w, json_tensor(params["classifier.bias"]["value"]));
       auto value = loss(c.inputs, c.labels);
       CHECK(std::abs(value.item<double>() - c.loss) <= 1e-6 + 1e-5 * std::abs(c.loss));
       std::vector<at::Tensor> wrt = c.inputs;

@@ -545,7 +545,8 @@ TEST_CASE("models: random init from a config follows HF's scheme", "[reference]"
 TEST_CASE("models: broken folders are errors naming the file", "[reference]") {
   using Catch::Contains;
   const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
-  CHECK_THROWS_WITH(sentence_transformer::load(base + "/nope"), Contains("nope"));
+  CHECK_THROWS_WITH(sentence_transformer::load(base + "/nope"), Contains("tiny-bert-st/nope: the model folder does not exist"));
+  CHECK_THROWS_WITH(sentence_transformer::load(base + "/modules.json"), Contains("modules.json: is a file, not a model folder"));
   {
     const auto dir = copy_model("broken");
     fs::remove(dir + "/1_Pooling/config.json");

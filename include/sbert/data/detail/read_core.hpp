@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -28,7 +29,25 @@ struct loaded_file {
   std::string_view text;  // without the BOM
 };
 
+/// A missing path or a folder gets its own message (simdjson would say "Error reading the
+/// file."); a relative path names the working directory it was looked up from.
+inline void require_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) {
+    std::string where;
+    if (fs::path(path).is_relative()) {
+      const auto cwd = fs::current_path(ec);
+      if (!ec) where = " (relative to the working directory " + cwd.string() + ")";
+    }
+    throw input_error(path, 0, "", "no such file" + where);
+  }
+  if (st.type() == fs::file_type::directory) throw input_error(path, 0, "", "is a folder, not a file");
+}
+
 inline loaded_file load_file(const std::string& path) {
+  require_file(path);
   loaded_file f;
   auto err = simdjson::padded_string::load(path).get(f.buffer);
   if (err) throw input_error(path, 0, "", std::string("cannot read the file: ") + simdjson::error_message(err));
@@ -170,6 +189,26 @@ class row_errors {
   const read_options& opts_;
   read_report local_report_;
 };
+
+/// A hint for a CSV/TSV header that names none of the missing fields: the file is probably
+/// another format, or has no header at all. Empty when nothing looks wrong.
+inline std::string header_hint(const std::vector<std::string>& header, bool tsv, char delimiter) {
+  if (header.size() == 1 && !tsv && delimiter != '\t' && header[0].find('\t') != std::string::npos)
+    return "; the header is one field with tabs in it, so this looks like a TSV file: read it with sbert::read_tsv";
+  if (header.size() == 1 && tsv && header[0].find(',') != std::string::npos)
+    return "; the header is one field with commas in it, so this looks like a CSV file: read it with sbert::read_csv";
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    const std::string_view h = trim(header[i]);
+    double v = 0;
+    const char* b = h.data() + (h.starts_with('+') || h.starts_with('-') ? 1 : 0);
+    auto [p, ec] = std::from_chars(b, h.data() + h.size(), v);
+    if (!h.empty() && ec == std::errc() && p == h.data() + h.size())
+      return "; the first line looks like data, not a header (field " + std::to_string(i + 1) + " is the number " +
+             quoted(h) + "): if the file has no header, set read_options::header = false (columns are then read in "
+             "schema order, or by read_options::positions)";
+  }
+  return {};
+}
 
 /// The file field name a column reads from.
 inline std::string field_name_for(std::string_view column, const read_options& o) {

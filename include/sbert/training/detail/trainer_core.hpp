@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,7 @@
 #include <sbert/training/callbacks.hpp>
 #include <sbert/training/detail/checkpoint.hpp>
 #include <sbert/training/optimizer.hpp>
+#include <sbert/training/tensorboard.hpp>
 
 namespace sbert {
 
@@ -104,6 +106,22 @@ class autocast_scope {
   bool active_, cuda_, prev_ = false;
 };
 
+/// A log record as the Python trainer prints it: `{'loss': 0.5, 'learning_rate': 5e-05,
+/// 'epoch': 0.33}` (Python's float repr, the epoch rounded to 2 places, no "step").
+inline std::string console_line(const log_record& r) {
+  std::string out = "{";
+  for (const auto& [k, v] : r) {
+    if (k == "step") continue;
+    const double x = k == "epoch" ? std::round(v * 100.0) / 100.0 : v;
+    if (out.size() > 1) out += ", ";
+    out += "'" + k + "': ";
+    if (std::isnan(x)) out += "nan";
+    else if (std::isinf(x)) out += x > 0 ? "inf" : "-inf";
+    else out += json::python_float(x);
+  }
+  return out + "}";
+}
+
 inline std::string format_duration(double s) {
   char buf[32];
   const long t = static_cast<long>(s);
@@ -121,6 +139,22 @@ class trainer_core {
   }
 
   void add_callback(callback c) { callbacks_.push_back(std::move(c)); }
+
+  /// What the optimizer trains: the model's parameters and the loss's own (e.g. SoftmaxLoss's
+  /// classifier), each tensor once (a loss may hold the model's weights, and one loss may
+  /// serve several data sets). The names pick the decay group (no decay for biases and
+  /// LayerNorm) and key the checkpoint.
+  [[nodiscard]] std::vector<named_parameter> parameters() const {
+    std::vector<named_parameter> params;
+    std::unordered_set<const void*> seen;
+    auto add = [&](const std::string& name, const at::Tensor& t) {
+      if (seen.insert(t.unsafeGetTensorImpl()).second) params.push_back({name, t});
+    };
+    for (const auto& item : model_->named_parameters(true))
+      if (item.value().requires_grad()) add(item.key(), item.value());
+    for (const auto& p : hooks_.loss_parameters) add(p.name, p.tensor);
+    return params;
+  }
   void set_hooks(trainer_hooks h) { hooks_ = std::move(h); }
   [[nodiscard]] train_state& state() { return state_; }
   [[nodiscard]] const training_args& args() const { return args_; }
@@ -155,12 +189,10 @@ class trainer_core {
     state_.num_train_epochs = num_epochs;
     rt_ = running_totals{};
 
-    // Parameters: the model's and the loss's own (e.g. SoftmaxLoss's classifier).
-    std::vector<named_parameter> params;
-    for (const auto& item : model_->named_parameters(true))
-      if (item.value().requires_grad()) params.push_back({item.key(), item.value()});
-    for (const auto& p : hooks_.loss_parameters) params.push_back(p);
+    const auto params = parameters();
     params_ = params;
+    reporters_.clear();
+    if (args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
     adamw opt(params, {.lr = args_.learning_rate,
                        .beta1 = args_.adam_beta1,
                        .beta2 = args_.adam_beta2,
@@ -257,6 +289,7 @@ class trainer_core {
     }
     rt_.loss_total += rt_.loss_since_log;
     if (progress_shown_) std::fputc('\n', stderr);
+    progress_shown_ = false;
 
     if (args_.load_best_model_at_end && !state_.best_model_checkpoint.empty()) load_best();
     const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -269,8 +302,9 @@ class trainer_core {
                    {"train_loss", res.training_loss},
                    {"epoch", state_.epoch}};
     log(res.metrics);
-    for (auto& c : callbacks_)
-      if (c.on_train_end) c.on_train_end(state_);
+    for (auto* list : {&reporters_, &callbacks_})
+      for (auto& c : *list)
+        if (c.on_train_end) c.on_train_end(state_);
     opt_ = nullptr;
     return res;
   }
@@ -350,8 +384,25 @@ class trainer_core {
     log(std::move(r));
   }
 
-  void warn_skip(const char* what, double v, const std::vector<std::size_t>& rows) const {
+  void warn_skip(const char* what, double v, const std::vector<std::size_t>& rows) {
+    if (args_.log_level == log_level::error) return;
+    clear_progress();
     std::fprintf(stderr, "sbert: skipping an update: %s\n", non_finite_message(what, v, rows).c_str());
+  }
+
+  /// The TensorBoard folder: logging_dir, else {output_dir}/runs/{run_name, or date_host}.
+  [[nodiscard]] std::string tensorboard_dir() const {
+    if (!args_.logging_dir.empty()) return args_.logging_dir;
+    if (!args_.run_name.empty()) return (std::filesystem::path(args_.output_dir) / "runs" / args_.run_name).string();
+    return tensorboard::default_log_dir(args_.output_dir);
+  }
+
+  // Wipes the progress line, so a message does not land in the middle of it (the next step
+  // redraws it).
+  void clear_progress() {
+    if (!progress_shown_) return;
+    std::fputs("\r\033[2K", stderr);
+    std::fflush(stderr);
   }
 
   void resume(std::string dir, adamw& opt) {
@@ -427,8 +478,14 @@ class trainer_core {
     state_.log_history.push_back(r);
     if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
       f << json::dump(record_json(r)) << '\n';
-    for (auto& c : callbacks_)
-      if (c.on_log) c.on_log(state_, r);
+    if (args_.log_level == log_level::info) {  // stdout, terminal or not, as Python prints them
+      clear_progress();
+      std::printf("%s\n", console_line(r).c_str());
+      std::fflush(stdout);
+    }
+    for (auto* list : {&reporters_, &callbacks_})
+      for (auto& c : *list)
+        if (c.on_log) c.on_log(state_, r);
   }
 
   void evaluate_and_track() {
@@ -524,6 +581,7 @@ class trainer_core {
   training_args args_;
   trainer_hooks hooks_;
   std::vector<callback> callbacks_;
+  std::vector<callback> reporters_;  // report_to's integrations, set up by each train()
   train_state state_;
   std::vector<named_parameter> params_;
   std::int64_t warmup_ = 0, max_steps_ = 0, logging_steps_ = 1, eval_steps_ = 1, save_steps_ = 1;
