@@ -115,6 +115,12 @@ class adaptive_layer_loss {
     if constexpr (HasParameters<Base>) return base_.parameters();
     else return {};
   }
+  /// The base loss's module, so its weights keep their names (and decay split) when wrapped.
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const
+    requires HasModule<Base>
+  {
+    return base_.module();
+  }
   [[nodiscard]] config_entries config() const {
     return {{"loss", "\"" + std::string(Base::name) + "\""},
             {"n_layers_per_step", std::to_string(opts_.n_layers_per_step)},

@@ -127,6 +127,12 @@ class grad_cache_loss {
     if constexpr (HasParameters<Core>) return core_.parameters();
     else return {};
   }
+  /// The base loss's module, so its weights keep their names (and decay split) when wrapped.
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const
+    requires HasModule<Core>
+  {
+    return core_.module();
+  }
   [[nodiscard]] config_entries config() const {
     auto c = core_.config();
     c.emplace_back("mini_batch_size", std::to_string(opts_.mini_batch_size));

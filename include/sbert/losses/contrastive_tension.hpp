@@ -68,7 +68,10 @@ class contrastive_tension_loss_in_batch_negatives {
   contrastive_tension_loss_in_batch_negatives(std::shared_ptr<models::sentence_transformer> model1, options o)
       : model1_(std::move(model1)), opts_(o) {
     if (!model1_) throw error("ContrastiveTensionLossInBatchNegatives: model1 (the model's copy) is null");
-    logit_scale_ = at::full({}, std::log(o.scale)).set_requires_grad(true);
+    // One module holds what the loss learns, under Python's names (logit_scale, model1.*):
+    // the optimizer names and decays them as Python does, and to() moves them in place.
+    module_->register_module("model1", model1_);
+    logit_scale_ = module_->register_parameter("logit_scale", at::full({}, std::log(o.scale)));
   }
 
   [[nodiscard]] at::Tensor operator()(models::sentence_transformer& m, std::span<models::features> f, const at::Tensor& /*labels*/) const {
@@ -86,9 +89,10 @@ class contrastive_tension_loss_in_batch_negatives {
     out.insert(out.begin(), logit_scale_);
     return out;
   }
-  at::Tensor& logit_scale() { return logit_scale_; }
-  /// Moves the learnable scale; model1 is moved by its owner (model1->to(device)).
-  void to(const at::Device& d) { logit_scale_ = logit_scale_.detach().to(d).set_requires_grad(true); }
+  [[nodiscard]] const at::Tensor& logit_scale() const { return logit_scale_; }
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const { return module_; }
+  /// Moves logit_scale and model1 in place, so copies of the loss keep sharing them.
+  void to(const at::Device& d) { module_->to(d); }
   [[nodiscard]] config_entries config() const {
     return {{"scale", detail::json_number(opts_.scale)},
             {"similarity_fct", "\"" + std::string(similarity_fct_name(opts_.similarity)) + "\""}};
@@ -97,7 +101,8 @@ class contrastive_tension_loss_in_batch_negatives {
  private:
   std::shared_ptr<models::sentence_transformer> model1_;
   options opts_;
-  at::Tensor logit_scale_;
+  std::shared_ptr<torch::nn::Module> module_ = std::make_shared<torch::nn::Module>("ContrastiveTensionLossInBatchNegatives");
+  at::Tensor logit_scale_;  // the module's parameter (same tensor)
 };
 
 /// Mirrors sentence_transformers.losses.ContrastiveTensionLoss. Inputs: (text, text) + a
@@ -113,6 +118,7 @@ class contrastive_tension_loss {
 
   explicit contrastive_tension_loss(std::shared_ptr<models::sentence_transformer> model1) : model1_(std::move(model1)) {
     if (!model1_) throw error("ContrastiveTensionLoss: model1 (the model's copy) is null");
+    module_->register_module("model1", model1_);  // Python's names: model1.*
   }
   [[nodiscard]] at::Tensor operator()(models::sentence_transformer& m, std::span<models::features> f, const at::Tensor& labels) const {
     const auto a = detail::embed_with(*model1_, f[0]);
@@ -124,10 +130,12 @@ class contrastive_tension_loss {
     return at::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()).reshape({-1}), {}, {}, at::Reduction::Sum);
   }
   [[nodiscard]] std::vector<at::Tensor> parameters() const { return detail::trainable(*model1_); }
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const { return module_; }
   [[nodiscard]] config_entries config() const { return {}; }
 
  private:
   std::shared_ptr<models::sentence_transformer> model1_;
+  std::shared_ptr<torch::nn::Module> module_ = std::make_shared<torch::nn::Module>("ContrastiveTensionLoss");
 };
 
 /// One row of Contrastive Tension's training data.

@@ -162,6 +162,8 @@ class denoising_auto_encoder_loss {
   }
 
   [[nodiscard]] std::vector<at::Tensor> parameters() const { return decoder_->parameters(); }
+  /// The decoder's own weights by their names (its biases and LayerNorm undecayed).
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const { return decoder_; }
   void to(const at::Device& d) { decoder_->to(d); }
   [[nodiscard]] tsdae_decoder& decoder() const { return *decoder_; }
   [[nodiscard]] config_entries config() const { return {{"decoder_name_or_path", "null"}, {"tie_encoder_decoder", "true"}}; }

@@ -116,6 +116,12 @@ class matryoshka_loss {
     if constexpr (HasParameters<Base>) return base_.parameters();
     else return {};
   }
+  /// The base loss's module, so its weights keep their names (and decay split) when wrapped.
+  [[nodiscard]] std::shared_ptr<torch::nn::Module> module() const
+    requires HasModule<Base>
+  {
+    return base_.module();
+  }
   [[nodiscard]] config_entries config() const {
     std::string d = "[", w = "[";
     for (std::size_t i = 0; i < opts_.dims.size(); ++i) {

@@ -17,6 +17,8 @@
 #include <sbert/data/readers.hpp>
 #include <sbert/evaluation/triplet.hpp>
 #include <sbert/losses/multiple_negatives_ranking.hpp>
+#include <sbert/losses/contrastive_tension.hpp>
+#include <sbert/losses/matryoshka.hpp>
 #include <sbert/losses/softmax.hpp>
 #include <sbert/training/multi_dataset.hpp>
 #include <sbert/training/trainer.hpp>
@@ -411,7 +413,7 @@ TEST_CASE("losses own their weights: SoftmaxLoss's classifier under Python's nam
   auto model = tiny("softmax_names");
   auto args = quiet_args("softmax_names");
   args.weight_decay = 0.01;
-  sbert::softmax_loss loss({.sentence_embedding_dimension = 128, .num_labels = 2});
+  sbert::softmax_loss loss({.sentence_embedding_dimension = model->embedding_dimension(), .num_labels = 2});
   auto mod = loss.module()->named_parameters(true);
   REQUIRE(mod.size() == 2);
   CHECK(mod.keys() == std::vector<std::string>{"classifier.weight", "classifier.bias"});
@@ -499,4 +501,41 @@ TEST_CASE("trainer: batch_sampler group_by_label on a schema without a class lab
   args.batch_sampler = sbert::batch_sampler::no_duplicates;
   CHECK_NOTHROW(sbert::trainer{model, args, nli(8), sbert::multiple_negatives_ranking_loss{}});
   fs::remove_all(args.output_dir);
+}
+
+TEST_CASE("losses own their weights: wrappers pass their base's names through; TSDAE and contrastive tension name theirs") {
+  auto model = tiny("wrapped_names");
+  const auto dim = model->embedding_dimension();
+  auto names = [](const auto& loss) {
+    std::vector<sbert::named_parameter> out;
+    sbert::detail::add_loss_parameters(out, loss, "");
+    check_no_tensor_twice(out);
+    std::vector<std::string> n;
+    for (const auto& p : out) n.push_back(p.name);
+    return n;
+  };
+  sbert::softmax_loss soft({.sentence_embedding_dimension = dim, .num_labels = 2});
+  sbert::matryoshka_loss wrapped(soft, {.dims = {dim, dim / 2}});
+  static_assert(sbert::HasModule<decltype(wrapped)>);
+  CHECK(names(wrapped) == std::vector<std::string>{"classifier.weight", "classifier.bias"});
+  static_assert(!sbert::HasModule<sbert::matryoshka_loss<sbert::multiple_negatives_ranking_loss>>);
+
+  // ContrastiveTensionLossInBatchNegatives: logit_scale and model1.* as Python names them; the
+  // biases and LayerNorm weights of model1 are then undecayed, as in Python.
+  auto copy = tiny("wrapped_names_copy");
+  sbert::contrastive_tension_loss_in_batch_negatives ct(copy);
+  const auto n = names(ct);
+  REQUIRE(n.size() == ct.parameters().size());
+  CHECK(n.front() == "logit_scale");
+  CHECK(std::all_of(n.begin() + 1, n.end(), [](const std::string& x) { return x.rfind("model1.", 0) == 0; }));
+  CHECK(std::any_of(n.begin(), n.end(), [](const std::string& x) { return !sbert::decays(x); }));
+  // to() moves in place: the tensor the loss computes with is still the module's parameter
+  const auto* impl = ct.logit_scale().unsafeGetTensorImpl();
+  ct.to(at::Device(at::kCPU));
+  CHECK(ct.logit_scale().unsafeGetTensorImpl() == impl);
+  CHECK(ct.module()->named_parameters(false)["logit_scale"].unsafeGetTensorImpl() == impl);
+
+  sbert::contrastive_tension_loss ctl(copy);
+  CHECK(names(ctl).size() == ctl.parameters().size());
+  CHECK(names(ctl).front().rfind("model1.", 0) == 0);
 }
