@@ -116,6 +116,22 @@ TEST_CASE("resume: SoftmaxLoss's own classifier is checkpointed and restored") {
   sbert::trainer t2{m2, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = dim, .num_labels = 2}}};
   t2.train((out / "checkpoint-6").string());  // already at max_steps: restores and stops
   CHECK(at::equal(t2.loss().weight().detach(), w));
+
+  // A checkpoint whose loss weights go by other names (as sbert wrote them before losses named
+  // their weights: loss.0, loss.1) is refused, not resumed with an untrained classifier.
+  const auto ckpt = out / "checkpoint-6";
+  const auto file = (ckpt / "loss_parameters.safetensors").string();
+  auto saved = sbert::safetensors::load_file(file);
+  std::vector<std::pair<std::string, at::Tensor>> renamed;
+  for (auto& [name, x] : saved) renamed.emplace_back(name == "classifier.weight" ? "loss.0" : "loss.1", x);
+  sbert::safetensors::save_file(file, renamed);
+  auto m3 = tiny();
+  sbert::trainer t3{m3, resume_args(out), d, sbert::softmax_loss{{.sentence_embedding_dimension = dim, .num_labels = 2}}};
+  CHECK_THROWS_WITH(t3.train(ckpt.string()), Catch::Contains("missing: classifier.") &&
+                                                 Catch::Contains("not in the loss: loss.") && Catch::Contains("loss.1"));
+  fs::remove(file);
+  CHECK_THROWS_WITH(t3.train(ckpt.string()), Catch::Contains("does not exist"));
+  fs::remove_all(out);
 }
 
 TEST_CASE("checkpoints: a process killed while saving leaves every finished checkpoint loadable", "[crash]") {

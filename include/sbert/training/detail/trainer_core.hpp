@@ -405,6 +405,36 @@ class trainer_core {
     std::fflush(stderr);
   }
 
+  // Every learnable tensor of the loss comes back from the checkpoint, matched by name and
+  // shape; a name on one side only (e.g. a checkpoint written before the loss named its
+  // weights, as "loss.0") is an error, not a silently untrained resume.
+  void restore_loss_parameters(const std::filesystem::path& file) {
+    if (hooks_.loss_parameters.empty()) return;
+    if (!std::filesystem::exists(file))
+      throw error("resume_from_checkpoint: " + file.string() + " does not exist, and the loss has learnable weights");
+    auto saved = safetensors::load_file(file.string());
+    std::string missing, extra;
+    for (const auto& lp : hooks_.loss_parameters)
+      if (std::none_of(saved.begin(), saved.end(), [&](const auto& kv) { return kv.first == lp.name; }))
+        missing += (missing.empty() ? "" : ", ") + lp.name;
+    for (const auto& [name, t] : saved)
+      if (std::none_of(hooks_.loss_parameters.begin(), hooks_.loss_parameters.end(),
+                       [&](const named_parameter& lp) { return lp.name == name; }))
+        extra += (extra.empty() ? "" : ", ") + name;
+    if (!missing.empty() || !extra.empty())
+      throw error("resume_from_checkpoint: " + file.string() + " does not hold this loss's weights (missing: " +
+                  (missing.empty() ? "none" : missing) + "; not in the loss: " + (extra.empty() ? "none" : extra) +
+                  "): was it written for another loss, or by a version that named them loss.N?");
+    c10::NoGradGuard no_grad;
+    for (auto& lp : hooks_.loss_parameters)
+      for (auto& [name, t] : saved)
+        if (name == lp.name) {
+          if (t.sizes() != lp.tensor.sizes())
+            throw error("resume_from_checkpoint: " + file.string() + ": " + name + " has another shape than the loss's");
+          lp.tensor.copy_(t);
+        }
+  }
+
   void resume(std::string dir, adamw& opt) {
     if (dir == "latest") {
       dir = latest_checkpoint(args_.output_dir);
@@ -414,13 +444,7 @@ class trainer_core {
     if (!std::filesystem::exists(p / "trainer_state.json"))
       throw error("resume_from_checkpoint: " + dir + " has no trainer_state.json: not a complete checkpoint");
     copy_parameters_from(dir);
-    if (std::filesystem::exists(p / "loss_parameters.safetensors")) {
-      auto saved = safetensors::load_file((p / "loss_parameters.safetensors").string());
-      c10::NoGradGuard no_grad;
-      for (auto& lp : hooks_.loss_parameters)
-        for (auto& [name, t] : saved)
-          if (name == lp.name) lp.tensor.copy_(t);
-    }
+    restore_loss_parameters(p / "loss_parameters.safetensors");
     if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
     if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
     read_state((p / "trainer_state.json").string(), state_, rt_);
