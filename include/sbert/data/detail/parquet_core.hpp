@@ -263,15 +263,21 @@ class parquet_file {
     if (m.type != p.type) throw format_error("the column chunk's type differs from the schema's");
     if (m.codec != 0 && m.codec != 1 && m.codec != 2 && m.codec != 6)
       throw format_error("unsupported compression codec " + codec_name(m.codec) + " (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD)");
+    if (m.num_values < 0) throw format_error("a negative value count");
+    column_cells c;
+    c.type = p.type;
+    c.is_list = p.is_list;
+    if (m.num_values == 0) {  // an empty chunk need not point at any pages
+      if (rg.num_rows != 0) throw format_error("an empty column chunk in a row group of " + std::to_string(rg.num_rows) + " rows");
+      c.row_begin.push_back(0);
+      return c;
+    }
+    // the chunk starts at its dictionary page when it has one (an offset of 0 means none)
     std::int64_t start = m.data_page_offset;
     if (m.dictionary_page_offset > 0 && m.dictionary_page_offset < start) start = m.dictionary_page_offset;
     if (start < 4 || m.total_compressed_size < 0 || static_cast<std::uint64_t>(start) > data_end_ ||
         static_cast<std::uint64_t>(m.total_compressed_size) > data_end_ - static_cast<std::uint64_t>(start))
       throw format_error("the column chunk's offset or size lies outside the file");
-    if (m.num_values < 0) throw format_error("a negative value count");
-    column_cells c;
-    c.type = p.type;
-    c.is_list = p.is_list;
     c.buffers.emplace_back(static_cast<std::size_t>(m.total_compressed_size));
     src_->read(static_cast<std::uint64_t>(start), c.buffers[0].size(), c.buffers[0].data());
     const std::uint8_t* base = c.buffers[0].data();
@@ -341,7 +347,8 @@ class parquet_file {
         if (p.max_def > 0) decode_hybrid(page + rb, db, bit_width(static_cast<std::uint64_t>(p.max_def)), n, defs);
         const std::uint8_t* rest = page + rb + db;
         const std::size_t rest_len = page_len - rb - db;
-        if (m.codec != 0 && h.is_compressed) {
+        // a page of nulls only may carry no value bytes at all, not even an empty compressed stream
+        if (m.codec != 0 && h.is_compressed && rest_len > 0) {
           if (static_cast<std::size_t>(h.uncompressed_size) < rb + db) throw format_error("a v2 page's level lengths exceed its size");
           c.buffers.emplace_back();
           decompress(m.codec, rest, rest_len, c.buffers.back(), static_cast<std::size_t>(h.uncompressed_size) - rb - db);
