@@ -264,6 +264,12 @@ class parquet_file {
     if (m.codec != 0 && m.codec != 1 && m.codec != 2 && m.codec != 6)
       throw format_error("unsupported compression codec " + codec_name(m.codec) + " (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD)");
     if (m.num_values < 0) throw format_error("a negative value count");
+    // levels of flat columns are one per row; a cap keeps a lying header from exhausting memory
+    if (p.max_rep == 0 && m.num_values != rg.num_rows)
+      throw format_error("the column chunk holds " + std::to_string(m.num_values) + " values for " +
+                         std::to_string(rg.num_rows) + " rows");
+    if (m.num_values > max_chunk_values)
+      throw format_error("a column chunk of more than " + std::to_string(max_chunk_values) + " values is not supported");
     column_cells c;
     c.type = p.type;
     c.is_list = p.is_list;
@@ -522,6 +528,8 @@ class parquet_file {
     if (p.is_list && !defs.empty()) c.row_begin.push_back(c.elem.size());
     if (v != value_index.size()) throw format_error("more values than levels");
   }
+
+  static constexpr std::int64_t max_chunk_values = std::int64_t{1} << 27;
 
   std::unique_ptr<byte_source> src_;
   std::string name_;

@@ -346,7 +346,6 @@ inline void decode_hybrid(const std::uint8_t* p, std::size_t n, int width, std::
   if (width < 0 || width > 32) throw format_error("an RLE bit width of " + std::to_string(width) + " is out of range");
   const std::uint8_t* end = p + n;
   const std::size_t start = out.size();
-  out.reserve(start + count);
   const std::size_t value_bytes = static_cast<std::size_t>((width + 7) / 8);
   while (out.size() - start < count) {
     std::uint64_t header = 0;
@@ -400,12 +399,22 @@ inline void decode_hybrid(const std::uint8_t* p, std::size_t n, int width, std::
 // ---- decompression -------------------------------------------------------------------------
 inline void decompress(std::int32_t codec, const std::uint8_t* src, std::size_t n, std::vector<std::uint8_t>& out,
                        std::size_t expected) {
+  // the stated size is checked against what the stream can hold before any allocation
+  if (codec == 1) {
+    std::size_t len = 0;
+    if (snappy_uncompressed_length(reinterpret_cast<const char*>(src), n, &len) != SNAPPY_OK || len != expected)
+      throw format_error("a Snappy page does not decompress to its stated size");
+  } else if (codec == 6) {
+    const unsigned long long len = ZSTD_getFrameContentSize(src, n);
+    if (len == ZSTD_CONTENTSIZE_ERROR || (len != ZSTD_CONTENTSIZE_UNKNOWN && len != expected))
+      throw format_error("a Zstd page does not decompress to its stated size");
+  } else if (codec == 2 && expected / 1100 > n + 64) {  // deflate expands at most ~1032:1
+    throw format_error("a GZIP page states a size its data cannot hold");
+  }
   out.resize(expected);
   switch (codec) {
     case 1: {  // SNAPPY
-      std::size_t len = 0;
-      if (snappy_uncompressed_length(reinterpret_cast<const char*>(src), n, &len) != SNAPPY_OK || len != expected)
-        throw format_error("a Snappy page does not decompress to its stated size");
+      std::size_t len = expected;
       if (snappy_uncompress(reinterpret_cast<const char*>(src), n, reinterpret_cast<char*>(out.data()), &len) != SNAPPY_OK ||
           len != expected)
         throw format_error("a Snappy page is corrupt");
