@@ -17,6 +17,12 @@ int main(int argc, char** argv) {
   o.extra_fields = sbert::extra_fields::ignore;
   auto d = sbert::read_tsv<sbert::schema<sentence1, sentence2, score>>(argv[1], o);
   std::cout << "rows=" << d.size() << '\n';
+  // the Parquet reader's codecs (Snappy, Zstd, zlib) link through the same target
+  try {
+    (void)sbert::parse_parquet<sbert::schema<sentence1>>("not parquet");
+  } catch (const sbert::input_error&) {
+    std::cout << "parquet=linked\n";
+  }
 #ifdef SBERT_CONSUMER_TORCH
   at::Tensor t;  // the libtorch include path and link come through sbert::sbert
   std::cout << "torch=" << t.defined() << '\n';

@@ -366,7 +366,7 @@ inline void decode_hybrid(const std::uint8_t* p, std::size_t n, int width, std::
       const std::size_t have = static_cast<std::size_t>(end - p);
       const std::size_t use_bytes = bytes > have ? have : static_cast<std::size_t>(bytes);
       std::size_t take = values < left ? static_cast<std::size_t>(values) : left;
-      if (width > 0 && static_cast<std::uint64_t>(take) * width > use_bytes * 8ull)
+      if (width > 0 && static_cast<std::uint64_t>(take) * static_cast<std::uint64_t>(width) > use_bytes * 8ull)
         throw format_error("a bit-packed run runs past its data");
       std::uint64_t acc = 0;
       int bits = 0;
