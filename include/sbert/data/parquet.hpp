@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parquet into a typed schema, read natively (no Arrow): flat columns of strings, integers,
 // floats and booleans, and lists of strings or numbers. Columns match file columns by name
-// (the column's own name, or read_options::fields); only the columns asked for are decoded,
+// (the column's own name, or read_options::fields) or by top-level position
+// (read_options::positions); only the columns asked for are decoded,
 // one row group at a time. See docs/data_formats.md for what is and is not supported.
 #pragma once
 #include <array>
@@ -34,9 +35,12 @@ void append_parquet_file(dataset<S>& d, pq::parquet_file& f, const read_options&
   using cols = typename S::columns;
   std::array<pq::column_plan, S::column_count> plans;
   std::size_t i = 0;
-  std::apply([&](auto... c) {
-    ((plans[i] = f.resolve(field_name_for(S::names[i], o), S::names[i], pq::want_for(decltype(c)::kind)), ++i), ...);
-  }, cols{});
+  auto plan = [&](std::size_t k, column_kind kind) {
+    const auto pos = o.positions.find(S::names[k]);
+    return f.resolve(field_name_for(S::names[k], o), S::names[k], pq::want_for(kind),
+                     pos == o.positions.end() ? nullptr : &pos->second);
+  };
+  std::apply([&](auto... c) { ((plans[i] = plan(i, decltype(c)::kind), ++i), ...); }, cols{});
   std::array<pq::column_cells, S::column_count> cells;
   std::size_t row_base = 0;  // rows before this row group, for 1-based row numbers in messages
   for (std::size_t g = 0; g < f.row_group_count(); ++g) {

@@ -194,6 +194,12 @@ TEST_CASE("read_parquet: errors name the file, column and what is wrong") {
   sbert::read_options o;
   o.fields = {{"sentence", "string_col"}};
   CHECK_THROWS_WITH(sbert::read_parquet<alltypes>(f, o), Contains("not a column of the schema"));
+  // read_options::positions picks a top-level column by index (id is column 0)
+  sbert::read_options byp;
+  byp.positions = {sbert::position<x_class>(0)};
+  CHECK(sbert::read_parquet<sbert::schema<x_class>>(f, byp).column<x_class>()[0] == 4);
+  byp.positions = {sbert::position<x_class>(99)};
+  CHECK_THROWS_WITH(sbert::read_parquet<sbert::schema<x_class>>(f, byp), Contains("the file has 11 top-level columns"));
   // not Parquet at all
   CHECK_THROWS_WITH(sbert::parse_parquet<alltypes>("id,string_col\n1,a\n"), Contains("not a valid Parquet file"));
 }

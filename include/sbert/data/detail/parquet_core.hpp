@@ -125,11 +125,20 @@ class parquet_file {
   std::size_t row_group_count() const { return meta_.row_groups.size(); }
 
   /// The file column a schema column reads; an error names the column and what is wrong.
-  column_plan resolve(const std::string& field, std::string_view column, want w) const {
+  /// `position`: read the file's top-level field at that 0-based index instead of by name.
+  column_plan resolve(std::string field, std::string_view column, want w, const std::size_t* position = nullptr) const {
     const schema_node& root = nodes_[0];
     const schema_node* top = nullptr;
+    if (position) {
+      if (*position >= root.children.size())
+        throw input_error(name_, 0, "#" + std::to_string(*position), "the file has " + std::to_string(root.children.size()) +
+                                                                     " top-level columns; column '" + std::string(column) +
+                                                                     "' reads column " + std::to_string(*position));
+      top = &nodes_[root.children[*position]];
+      field = top->e->name;
+    }
     for (std::size_t c : root.children)
-      if (nodes_[c].e->name == field) top = &nodes_[c];
+      if (!top && nodes_[c].e->name == field) top = &nodes_[c];
     if (!top) {
       std::string have;
       for (std::size_t c : root.children) have += (have.empty() ? "" : ", ") + nodes_[c].e->name;
