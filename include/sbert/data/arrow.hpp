@@ -73,7 +73,7 @@ typename C::value_type value_at(const array_ref& a, std::int64_t i, const std::m
   if constexpr (C::kind == column_kind::text) {
     return to_text(string_at(*v, j));
   } else if constexpr (C::kind == column_kind::score) {
-    return static_cast<float>(number_at(*v, j));
+    return to_float(number_at(*v, j));
   } else if constexpr (C::kind == column_kind::class_label) {
     if (is_string(v->f->type)) return to_class(string_at(*v, j), o.class_names);
     return v->f->type == type_id::bool_ ? std::int64_t{bool_at(*v, j)} : int_at(*v, j);
@@ -85,7 +85,7 @@ typename C::value_type value_at(const array_ref& a, std::int64_t i, const std::m
     for (std::int64_t k = b; k < e; ++k) {
       if (child.is_null(k)) throw null_value("a null list element (sbert columns are required)");
       if constexpr (C::kind == column_kind::text_list) out.push_back(to_text(string_at(child, k)));
-      else out.push_back(static_cast<float>(number_at(child, k)));
+      else out.push_back(to_float(number_at(child, k)));
     }
     return out;
   }

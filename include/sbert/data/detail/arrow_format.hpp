@@ -8,7 +8,9 @@
 #pragma once
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -189,8 +191,12 @@ struct field_desc {
   }
 };
 
-inline field_desc parse_field(const fb_table& f, int depth) {
+// `budget` bounds the fields parsed in all: a vector of children may point at one table many
+// times, which would otherwise blow up exponentially with the depth.
+inline field_desc parse_field(const fb_table& f, int depth, std::size_t& budget) {
   if (depth > 64) bad("the schema nests too deeply");
+  if (budget == 0) bad("the schema has too many fields");
+  --budget;
   field_desc d;
   d.name = std::string(f.string(0));
   d.type = static_cast<type_id>(f.scalar<std::uint8_t>(2));
@@ -225,7 +231,7 @@ inline field_desc parse_field(const fb_table& f, int depth) {
     }
   }
   const auto [first, n] = f.vector(5, 4);
-  for (std::size_t k = 0; k < n; ++k) d.children.push_back(parse_field(f.table_in_vector(first, k), depth + 1));
+  for (std::size_t k = 0; k < n; ++k) d.children.push_back(parse_field(f.table_in_vector(first, k), depth + 1, budget));
   const bool nested = d.type == type_id::list || d.type == type_id::large_list || d.type == type_id::fixed_list;
   if (nested && d.children.size() != 1) bad("field '" + d.name + "' is a list without exactly one child");
   return d;
@@ -234,8 +240,9 @@ inline field_desc parse_field(const fb_table& f, int depth) {
 inline std::vector<field_desc> parse_schema(const fb_table& s) {
   if (s.scalar<std::int16_t>(0) != 0) bad("the file is big-endian, which this reader does not read");
   std::vector<field_desc> out;
+  std::size_t budget = 100000;
   const auto [first, n] = s.vector(1, 4);
-  for (std::size_t k = 0; k < n; ++k) out.push_back(parse_field(s.table_in_vector(first, k), 0));
+  for (std::size_t k = 0; k < n; ++k) out.push_back(parse_field(s.table_in_vector(first, k), 0, budget));
   return out;
 }
 
@@ -333,7 +340,9 @@ struct batch_reader {
       case type_id::fixed_list:
         validity();
         a.children.push_back(read(f.children[0], depth + 1));
-        if (static_cast<std::uint64_t>(a.children[0].length) < len * static_cast<std::uint64_t>(f.list_size))
+        // Size 0 would let a batch claim any number of rows without a byte to back them.
+        if (f.list_size == 0) bad("field '" + f.name + "' is a FixedSizeList of size 0");
+        if (a.children[0].length < 0 || len > static_cast<std::uint64_t>(a.children[0].length) / static_cast<std::uint64_t>(f.list_size))
           bad("field '" + f.name + "' has a FixedSizeList child shorter than its lists");
         break;
       default:
@@ -384,6 +393,13 @@ inline std::int64_t int_at(const array_ref& a, std::int64_t i) {
 }
 
 inline bool bool_at(const array_ref& a, std::int64_t i) { return (a.b1.p[i >> 3] >> (i & 7)) & 1; }
+
+/// A number as a float label: finite and in float's range (a cast out of range is undefined).
+inline float to_float(double v) {
+  if (!std::isfinite(v)) throw std::invalid_argument("a score must be finite");
+  if (std::fabs(v) > 3.4028234663852886e38) throw std::invalid_argument("a value is out of the float range");
+  return static_cast<float>(v);
+}
 
 /// A number of an Int/UInt/Float32/Float64/Bool array as a double.
 inline double number_at(const array_ref& a, std::int64_t i) {
