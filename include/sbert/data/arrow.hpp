@@ -142,7 +142,7 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
     for (std::size_t k : idx)
       if (layout.fields[k].dict) wanted[layout.fields[k].dict_id] = &layout.fields[k];
     std::map<std::int64_t, dictionary> dicts;
-    std::size_t row = 0;
+    std::size_t row = 0, reserved = 0;
     for (const message& m : layout.messages) {
       if (m.type == header_type::dictionary_batch) {
         const std::int64_t id = m.header.scalar<std::int64_t>(0);
@@ -173,7 +173,11 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
       }
       std::vector<array_ref*> arrays(S::column_count);
       for (std::size_t c = 0; c < arrays.size(); ++c) arrays[c] = &by_field[idx[c]];
-      d.reserve(d.size() + static_cast<std::size_t>(r.batch_length));
+      // Grow geometrically: an exact reserve per batch would move every earlier row each time.
+      if (const std::size_t need = d.size() + static_cast<std::size_t>(r.batch_length); need > reserved) {
+        reserved = std::max(need, 2 * reserved);
+        d.reserve(reserved);
+      }
       for (std::int64_t i = 0; i < r.batch_length; ++i) {
         ++row;
         try {
