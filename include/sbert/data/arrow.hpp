@@ -5,7 +5,11 @@
 // matched by name (read_options::fields) or top-level field position (read_options::positions)
 // as the other readers do; only the asked-for columns are decoded. See docs/arrow.md.
 #pragma once
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -205,18 +209,44 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
   return d;
 }
 
-inline std::string read_binary_file(const std::string& path) {
-  require_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(path, 0, "", "cannot open the file");
-  in.seekg(0, std::ios::end);
-  const auto n = in.tellg();
-  in.seekg(0);
-  std::string buf(static_cast<std::size_t>(n), '\0');
-  if (!in.read(buf.data(), n)) throw input_error(path, 0, "", "cannot read the file");
-  if (buf.empty()) throw input_error(path, 0, "", "the file is empty");
-  return buf;
-}
+/// The file's bytes, mapped read-only (no copy: the reader only views them), or read into
+/// memory where mapping fails.
+class file_bytes {
+ public:
+  explicit file_bytes(const std::string& path) {
+    require_file(path);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw input_error(path, 0, "", "cannot open the file");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) { ::close(fd); throw input_error(path, 0, "", "cannot read the file"); }
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ == 0) { ::close(fd); throw input_error(path, 0, "", "the file is empty"); }
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (p != MAP_FAILED) {
+      map_ = p;
+      data_ = static_cast<const std::uint8_t*>(p);
+      return;
+    }
+    std::ifstream in(path, std::ios::binary);
+    copy_.resize(size_);
+    if (!in.read(copy_.data(), static_cast<std::streamsize>(size_))) throw input_error(path, 0, "", "cannot read the file");
+    data_ = reinterpret_cast<const std::uint8_t*>(copy_.data());
+  }
+  file_bytes(const file_bytes&) = delete;
+  file_bytes& operator=(const file_bytes&) = delete;
+  ~file_bytes() {
+    if (map_) ::munmap(map_, size_);
+  }
+  const std::uint8_t* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  void* map_ = nullptr;
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::string copy_;
+};
 
 inline simdjson::dom::element load_json(simdjson::dom::parser& p, const std::string& path) {
   require_file(path);
@@ -236,8 +266,8 @@ template <Schema S>
 /// An Arrow IPC stream (`.arrow` of save_to_disk) or file (ARROW1 magic); told apart by content.
 template <Schema S>
 [[nodiscard]] dataset<S> read_arrow(const std::string& path, const read_options& o = {}) {
-  const std::string buf = detail::arrow::read_binary_file(path);
-  return parse_arrow<S>(buf, o, path);
+  const detail::arrow::file_bytes f(path);
+  return detail::arrow::parse_ipc<S>(f.data(), f.size(), path, o);
 }
 
 /// A `Dataset.save_to_disk` folder (state.json listing `_data_files`): its Arrow files, in order.
