@@ -228,3 +228,29 @@ TEST_CASE("load_from_disk: a save_to_disk folder and a DatasetDict folder") {
   CHECK_THROWS_AS(sbert::load_from_disk<S>(one.string()), sbert::input_error);
   fs::remove_all(root);
 }
+
+TEST_CASE("read_arrow: the pre-0.15 framing without the continuation marker") {
+  // The real stream re-framed as old writers wrote it: each message's 0xFFFFFFFF dropped.
+  namespace ar = sbert::detail::arrow;
+  const std::string s = slurp(case_path("dictionary", ".stream"));
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  std::string old;
+  std::size_t pos = 0, messages = 0;
+  for (;;) {
+    const ar::message m = ar::read_message(p, s.size(), pos);
+    REQUIRE(s.compare(pos, 4, "\xFF\xFF\xFF\xFF") == 0);
+    old += s.substr(pos + 4, m.end - pos - 4);
+    ++messages;
+    if (m.eos) break;
+    pos = m.end;
+  }
+  REQUIRE(messages > 4);  // schema, 3 dictionaries, 2 batches, end marker
+  REQUIRE(old.size() == s.size() - 4 * messages);
+  using S = sbert::schema<dict0, dict2>;
+  sbert::read_options o;
+  o.lenient = true;
+  sbert::read_report rep;
+  o.report = &rep;
+  CHECK(same(sbert::parse_arrow<S>(old, o), sbert::read_arrow<S>(case_path("dictionary", ".stream"), o)));
+  CHECK(sbert::parse_arrow<S>(old, o).size() == 2);
+}
