@@ -6,5 +6,6 @@
 #include <sbert/data/dataset.hpp>
 #include <sbert/data/dataset_dict.hpp>
 #include <sbert/data/parquet.hpp>
+#include <sbert/data/arrow.hpp>
 #include <sbert/data/readers.hpp>
 #include <sbert/data/schema.hpp>

@@ -10,6 +10,7 @@
 #include <sbert/data/fixed_string.hpp>
 #include <sbert/data/read_options.hpp>
 #include <sbert/data/parquet.hpp>
+#include <sbert/data/arrow.hpp>
 #include <sbert/data/readers.hpp>
 #include <sbert/data/schema.hpp>
 #include <sbert/error.hpp>
