@@ -69,6 +69,7 @@
 #include <sbert/training/arguments.hpp>
 #include <sbert/training/callbacks.hpp>
 #include <sbert/training/early_stopping.hpp>
+#include <sbert/training/emissions.hpp>
 #include <sbert/training/fit.hpp>
 #include <sbert/training/log_files.hpp>
 #include <sbert/training/model_card.hpp>

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <sbert/error.hpp>
+#include <sbert/training/emissions.hpp>
 
 namespace sbert {
 
@@ -104,7 +105,9 @@ struct training_args {
   /// The TensorBoard folder itself; wins over the run_name rule when set.
   std::string logging_dir{};
   /// Where logs go besides the console and trainer_log.jsonl: "all" (every integration sbert
-  /// has, i.e. "tensorboard"; transformers 4.x's default), "tensorboard", or "none".
+  /// has: "tensorboard" and "codecarbon"; transformers 4.x's default), "tensorboard",
+  /// "codecarbon" (energy and emissions: emissions.csv, the summary and the card; see
+  /// emissions.hpp), or "none".
   std::vector<std::string> report_to{"all"};
   sbert::log_level log_level = log_level::info;
   bool disable_progress_bar = false;  ///< the progress line on stderr (shown only on a terminal)
@@ -113,6 +116,9 @@ struct training_args {
   /// stop (default): throw, naming the step and batch; skip_step: drop that update, log a
   /// warning and count it (train_state::skipped_steps).
   non_finite_policy on_non_finite = non_finite_policy::stop;
+  /// report_to "codecarbon" (or "all"): what the emissions tracker reads and the carbon
+  /// intensity it uses (emissions_options::country_iso_code or carbon_intensity).
+  emissions_options emissions{};
 
   /// Rejects invalid combinations before training starts, with a message saying what to change.
   void validate(bool has_eval_data) const {
@@ -146,8 +152,8 @@ struct training_args {
     }
     if (save_total_limit && *save_total_limit <= 0) fail("save_total_limit must be positive");
     for (const auto& r : report_to)
-      if (r != "all" && r != "none" && r != "tensorboard")
-        fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\"; or \"all\" / \"none\")");
+      if (r != "all" && r != "none" && r != "tensorboard" && r != "codecarbon")
+        fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\", \"codecarbon\"; or \"all\" / \"none\")");
   }
 
   /// Whether logs go to TensorBoard (report_to "all" or "tensorboard", and not "none").
@@ -156,6 +162,17 @@ struct training_args {
     for (const auto& r : report_to) {
       if (r == "none") return false;
       on = on || r == "all" || r == "tensorboard";
+    }
+    return on;
+  }
+
+  /// Whether the trainer tracks energy and emissions (report_to "all" or "codecarbon", and not
+  /// "none"); it does so only where emissions_tracker::readable(emissions).
+  [[nodiscard]] bool reports_to_codecarbon() const {
+    bool on = false;
+    for (const auto& r : report_to) {
+      if (r == "none") return false;
+      on = on || r == "all" || r == "codecarbon";
     }
     return on;
   }

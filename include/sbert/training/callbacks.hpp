@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <sbert/training/emissions.hpp>
+
 namespace sbert {
 
 /// One log entry, keys in the order they are logged (as the Python trainer's dicts).
@@ -37,6 +39,8 @@ struct train_state {
   double step_loss = 0;
   std::optional<double> step_grad_norm;
   double step_learning_rate = 0;
+  /// The energy and emissions so far (report_to "codecarbon" or "all"), for the model card.
+  std::optional<emissions_data> emissions;
 };
 
 struct callback {
@@ -51,7 +55,8 @@ struct callback {
 struct train_result {
   std::int64_t global_step = 0;
   double training_loss = 0;
-  log_record metrics;  // train_runtime, train_samples_per_second, train_steps_per_second, train_loss, epoch
+  log_record metrics;  // train_runtime, train_samples_per_second, train_steps_per_second, train_loss,
+                      // with report_to codecarbon train_emissions (kg CO2eq) and train_energy_consumed (kWh), epoch
 };
 
 }  // namespace sbert

@@ -108,6 +108,9 @@ struct model_card_data {
 
   std::vector<std::pair<std::string, std::string>> versions;  ///< Framework Versions, e.g. {"libtorch", "1.13.1"}
   std::string run_name;                                       ///< training_args::run_name, shown when set
+  /// The run's energy and emissions (report_to "codecarbon"): the co2_eq_emissions metadata and
+  /// the Environmental Impact and Training Hardware sections; empty: none.
+  std::optional<emissions_data> emissions;
   bool generated_from_trainer = true;
   std::string plot_file = "training_curves.svg";  ///< written next to README.md; empty: no plot
 };
@@ -850,6 +853,14 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
       for (const auto& s : w.sentences) y += "  - " + yaml_str(s) + "\n";
     }
   }
+  if (const auto& e = d.emissions) {  // Python's co2_eq_emissions: grams, kWh, hours
+    y += "co2_eq_emissions:\n  emissions: " + yaml_float(e->emissions * 1000) + "\n  energy_consumed: " +
+         yaml_float(e->energy_consumed) + "\n  source: " + yaml_str("sbert (CodeCarbon's method)") +
+         "\n  training_type: fine-tuning\n  on_cloud: " + (e->on_cloud == "Y" ? "true" : "false") +
+         "\n  cpu_model: " + yaml_str(e->cpu_model) + "\n  ram_total_size: " + yaml_float(e->ram_total_size) +
+         "\n  hours_used: " + yaml_float(std::round(e->duration / 3600 * 1000) / 1000) + "\n";
+    if (!e->gpu_model.empty()) y += "  hardware_used: " + yaml_str(e->gpu_model) + "\n";
+  }
   if (!d.evaluations.empty()) {
     y += "model-index:\n- name: " + yaml_str(model_name) + "\n  results:\n";
     for (const auto& e : d.evaluations) {
@@ -1137,6 +1148,26 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
   }
   if (plot_written && !d.plot_file.empty())
     o += "\n![Training and evaluation curves](" + d.plot_file + ")\n";
+
+  // ---- Environmental Impact, Training Hardware (as Python's card, from CodeCarbon's data) ----
+  if (const auto& e = d.emissions) {
+    char buf[64];
+    o += "\n### Environmental Impact\nCarbon emissions were estimated by sbert's emissions tracker, after "
+         "[CodeCarbon](https://github.com/mlco2/codecarbon)'s method (CPU energy from ";
+    o += e->cpu_method == "rapl" ? "RAPL" : "the CPU's TDP times its utilisation";
+    o += ").\n";
+    std::snprintf(buf, sizeof buf, "%.3f", e->energy_consumed);
+    o += std::string("- **Energy Consumed**: ") + buf + " kWh\n";
+    std::snprintf(buf, sizeof buf, "%.3f", e->emissions);
+    o += std::string("- **Carbon Emitted**: ") + buf + " kg of CO2\n";
+    o += "- **Hours Used**: " + json::python_float(std::round(e->duration / 3600 * 1000) / 1000) + " hours\n";
+    o += "\n### Training Hardware\n";
+    o += std::string("- **On Cloud**: ") + (e->on_cloud == "Y" ? "Yes" : "No") + "\n";
+    o += "- **GPU Model**: " + (e->gpu_model.empty() ? std::string("No GPU used") : e->gpu_model) + "\n";
+    o += "- **CPU Model**: " + e->cpu_model + "\n";
+    std::snprintf(buf, sizeof buf, "%.2f", e->ram_total_size);
+    o += std::string("- **RAM Size**: ") + buf + " GB\n";
+  }
 
   // ---- Framework Versions, Citation ----
   o += "\n### Framework Versions\n";

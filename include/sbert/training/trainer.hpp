@@ -179,6 +179,7 @@ inline model_card_data card_base(models::sentence_transformer& m, const training
   card.log_history = st.log_history;
   card.versions = {{"sbert", "0.1.0"}, {"libtorch", libtorch_version()}};
   card.run_name = args.run_name;
+  card.emissions = st.emissions;
   return card;
 }
 

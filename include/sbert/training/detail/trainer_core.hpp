@@ -38,6 +38,7 @@
 #include <sbert/training/arguments.hpp>
 #include <sbert/training/callbacks.hpp>
 #include <sbert/training/detail/checkpoint.hpp>
+#include <sbert/training/emissions.hpp>
 #include <sbert/training/optimizer.hpp>
 #include <sbert/training/tensorboard.hpp>
 
@@ -193,6 +194,11 @@ class trainer_core {
     params_ = params;
     reporters_.clear();
     if (args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
+    emissions_.reset();
+    if (args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
+      emissions_.emplace(args_.emissions);
+      emissions_->start();
+    }
     adamw opt(params, {.lr = args_.learning_rate,
                        .beta1 = args_.adam_beta1,
                        .beta2 = args_.adam_beta2,
@@ -275,6 +281,7 @@ class trainer_core {
           log_training(opt, last_grad_norm);
         if (args_.eval_strategy == interval_strategy::steps && step % eval_steps_ == 0) evaluate_and_track();
         if (args_.save_strategy == interval_strategy::steps && (step % save_steps_ == 0 || last)) save_checkpoint();
+        if (emissions_) emissions_->sample();  // reads the counters every sample_interval_s
         for (auto& c : callbacks_)
           if (c.on_step_end) c.on_step_end(state_);
         stop = last || state_.should_stop;
@@ -299,8 +306,15 @@ class trainer_core {
     res.metrics = {{"train_runtime", std::round(runtime * 1e4) / 1e4},
                    {"train_samples_per_second", std::round(static_cast<double>(rt_.samples - samples_before) / runtime * 1e3) / 1e3},
                    {"train_steps_per_second", std::round(static_cast<double>(state_.global_step) / runtime * 1e3) / 1e3},
-                   {"train_loss", res.training_loss},
-                   {"epoch", state_.epoch}};
+                   {"train_loss", res.training_loss}};
+    if (emissions_) {  // CodeCarbon's totals: kg CO2eq and kWh, also in emissions.csv
+      state_.emissions = emissions_->stop();
+      append_emissions_csv((std::filesystem::path(args_.output_dir) / "emissions.csv").string(), *state_.emissions);
+      res.metrics.emplace_back("train_emissions", state_.emissions->emissions);
+      res.metrics.emplace_back("train_energy_consumed", state_.emissions->energy_consumed);
+      emissions_.reset();
+    }
+    res.metrics.emplace_back("epoch", state_.epoch);
     log(res.metrics);
     for (auto* list : {&reporters_, &callbacks_})
       for (auto& c : *list)
@@ -544,6 +558,7 @@ class trainer_core {
     std::filesystem::remove_all(tmp);
     std::filesystem::create_directories(tmp);
     model_->save(tmp);
+    if (emissions_) state_.emissions = emissions_->data();  // the card shows the run so far
     if (hooks_.write_card) hooks_.write_card(tmp, state_);
     if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
     save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
@@ -612,6 +627,7 @@ class trainer_core {
   bool progress_shown_ = false, skipped_batch_ = false;
   running_totals rt_;
   adamw* opt_ = nullptr;  // the optimizer of the running train(), for checkpoints
+  std::optional<emissions_tracker> emissions_;  // report_to "codecarbon" / "all", during train()
 };
 
 }  // namespace detail
