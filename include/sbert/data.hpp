@@ -6,6 +6,8 @@
 #include <sbert/data/dataset.hpp>
 #include <sbert/data/dataset_dict.hpp>
 #include <sbert/data/parquet.hpp>
+#include <sbert/data/parquet_writer.hpp>
 #include <sbert/data/arrow.hpp>
+#include <sbert/data/arrow_writer.hpp>
 #include <sbert/data/readers.hpp>
 #include <sbert/data/schema.hpp>

@@ -146,7 +146,12 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
     for (std::size_t k : idx)
       if (layout.fields[k].dict) wanted[layout.fields[k].dict_id] = &layout.fields[k];
     std::map<std::int64_t, dictionary> dicts;
-    std::size_t row = 0, reserved = 0;
+    std::size_t row = 0;
+    // Every row at once: growing by batches would move the rows read so far several times.
+    std::size_t total = 0;
+    for (const message& m : layout.messages)
+      if (m.type == header_type::record_batch) total += static_cast<std::size_t>(std::max<std::int64_t>(m.header.scalar<std::int64_t>(0), 0));
+    d.reserve(std::min<std::size_t>(total, size));  // a row takes at least a byte: a lying length cannot over-allocate
     for (const message& m : layout.messages) {
       if (m.type == header_type::dictionary_batch) {
         const std::int64_t id = m.header.scalar<std::int64_t>(0);
@@ -177,11 +182,6 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
       }
       std::vector<array_ref*> arrays(S::column_count);
       for (std::size_t c = 0; c < arrays.size(); ++c) arrays[c] = &by_field[idx[c]];
-      // Grow geometrically: an exact reserve per batch would move every earlier row each time.
-      if (const std::size_t need = d.size() + static_cast<std::size_t>(r.batch_length); need > reserved) {
-        reserved = std::max(need, 2 * reserved);
-        d.reserve(reserved);
-      }
       for (std::int64_t i = 0; i < r.batch_length; ++i) {
         ++row;
         try {

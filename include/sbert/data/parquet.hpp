@@ -42,9 +42,10 @@ void append_parquet_file(dataset<S>& d, pq::parquet_file& f, const read_options&
   };
   std::apply([&](auto... c) { ((plans[i] = plan(i, decltype(c)::kind), ++i), ...); }, cols{});
   std::array<pq::column_cells, S::column_count> cells;
+  if (d.empty()) d.reserve(f.total_rows());  // the first file; a folder's later files grow it as a vector does
   std::size_t row_base = 0;  // rows before this row group, for 1-based row numbers in messages
   for (std::size_t g = 0; g < f.row_group_count(); ++g) {
-    for (std::size_t k = 0; k < S::column_count; ++k) cells[k] = f.read(g, plans[k]);
+    for (std::size_t k = 0; k < S::column_count; ++k) f.read(g, plans[k], cells[k]);
     const std::size_t rows = f.row_group_rows(g);
     for (std::size_t r = 0; r < rows; ++r) {
       try {

@@ -100,7 +100,31 @@ struct column_cells {
   std::vector<double> reals;           // FLOAT, DOUBLE
   std::vector<std::string_view> strings;  // BYTE_ARRAY, into `buffers`
   std::vector<std::vector<std::uint8_t>> buffers;
+  std::size_t used_buffers = 0;
+  // decoding scratch, kept with the cells so the next row group reuses its memory
+  std::vector<std::uint32_t> defs, reps;
+  std::vector<std::int64_t> value_index;
   std::size_t rows() const { return row_null.size(); }
+
+  /// Empties the cells for the next row group but keeps their memory: writing to pages
+  /// touched before is much cheaper than faulting in fresh ones for every row group.
+  void reset() {
+    row_null.clear();
+    row_begin.clear();
+    elem.clear();
+    ints.clear();
+    reals.clear();
+    strings.clear();
+    defs.clear();
+    reps.clear();
+    value_index.clear();
+    used_buffers = 0;
+  }
+  /// A byte buffer for this row group (an earlier row group's, when there is one).
+  std::vector<std::uint8_t>& next_buffer() {
+    if (used_buffers == buffers.size()) buffers.emplace_back();
+    return buffers[used_buffers++];
+  }
 };
 
 struct schema_node {
@@ -198,11 +222,16 @@ class parquet_file {
   }
 
   std::size_t row_group_rows(std::size_t g) const { return static_cast<std::size_t>(meta_.row_groups[g].num_rows); }
+  std::size_t total_rows() const {
+    std::size_t n = 0;
+    for (const auto& g : meta_.row_groups) n += static_cast<std::size_t>(g.num_rows);
+    return n;
+  }
 
-  /// Decode one column of one row group.
-  column_cells read(std::size_t g, const column_plan& p) {
+  /// Decode one column of one row group into `c` (reusing its memory).
+  void read(std::size_t g, const column_plan& p, column_cells& c) {
     try {
-      return read_chunk(g, p);
+      read_chunk(g, p, c);
     } catch (const format_error& e) {
       throw input_error(name_, 0, p.field, std::string("row group ") + std::to_string(g) + ": " + e.what());
     } catch (const std::length_error&) {
@@ -266,7 +295,7 @@ class parquet_file {
     return me;
   }
 
-  column_cells read_chunk(std::size_t g, const column_plan& p) {
+  void read_chunk(std::size_t g, const column_plan& p, column_cells& c) {
     const row_group_meta& rg = meta_.row_groups[g];
     const column_meta& m = rg.columns[p.leaf];
     if (m.type != p.type) throw format_error("the column chunk's type differs from the schema's");
@@ -279,13 +308,13 @@ class parquet_file {
                          std::to_string(rg.num_rows) + " rows");
     if (m.num_values > max_chunk_values)
       throw format_error("a column chunk of more than " + std::to_string(max_chunk_values) + " values is not supported");
-    column_cells c;
+    c.reset();
     c.type = p.type;
     c.is_list = p.is_list;
     if (m.num_values == 0) {  // an empty chunk need not point at any pages
       if (rg.num_rows != 0) throw format_error("an empty column chunk in a row group of " + std::to_string(rg.num_rows) + " rows");
       c.row_begin.push_back(0);
-      return c;
+      return;
     }
     // the chunk starts at its dictionary page when it has one (an offset of 0 means none)
     std::int64_t start = m.data_page_offset;
@@ -293,19 +322,27 @@ class parquet_file {
     if (start < 4 || m.total_compressed_size < 0 || static_cast<std::uint64_t>(start) > data_end_ ||
         static_cast<std::uint64_t>(m.total_compressed_size) > data_end_ - static_cast<std::uint64_t>(start))
       throw format_error("the column chunk's offset or size lies outside the file");
-    c.buffers.emplace_back(static_cast<std::size_t>(m.total_compressed_size));
-    src_->read(static_cast<std::uint64_t>(start), c.buffers[0].size(), c.buffers[0].data());
-    const std::uint8_t* base = c.buffers[0].data();
-    const std::size_t total = c.buffers[0].size();
+    std::vector<std::uint8_t>& raw = c.next_buffer();
+    raw.resize(static_cast<std::size_t>(m.total_compressed_size));
+    src_->read(static_cast<std::uint64_t>(start), raw.size(), raw.data());
+    const std::uint8_t* base = raw.data();  // stays valid: later buffers move the vectors, not their bytes
+    const std::size_t total = raw.size();
 
-    std::vector<std::uint32_t> defs, reps;
+    std::vector<std::uint32_t>& defs = c.defs;
+    std::vector<std::uint32_t>& reps = c.reps;
+    const auto values_hint = static_cast<std::size_t>(m.num_values);
+    defs.reserve(values_hint);
+    if (p.max_rep > 0) reps.reserve(values_hint);
+    if (p.type == byte_array) c.strings.reserve(values_hint);
+    else if (p.type == float32 || p.type == float64) c.reals.reserve(values_hint);
+    else c.ints.reserve(values_hint);
     // dictionary values, as indices into ints/reals/strings decoded from the dictionary page
     bool have_dict = false;
     std::size_t dict_size = 0;
-    std::vector<std::int64_t> value_index;  // per non-null value: its index into c's vectors
+    std::vector<std::int64_t>& value_index = c.value_index;  // per non-null value: its index into c's vectors
+    value_index.reserve(values_hint);
     std::size_t pos = 0;
     std::int64_t levels_seen = 0;
-    std::vector<std::uint8_t> scratch;
     while (pos < total && levels_seen < m.num_values) {
       const page_header h = read_page_header(base + pos, total - pos);
       pos += h.header_size;
@@ -321,10 +358,10 @@ class parquet_file {
         const std::uint8_t* data = page;
         std::size_t len = page_len;
         if (m.codec != 0) {
-          c.buffers.emplace_back();
-          decompress(m.codec, page, page_len, c.buffers.back(), static_cast<std::size_t>(h.uncompressed_size));
-          data = c.buffers.back().data();
-          len = c.buffers.back().size();
+          auto& out = c.next_buffer();
+          decompress(m.codec, page, page_len, out, static_cast<std::size_t>(h.uncompressed_size));
+          data = out.data();
+          len = out.size();
         }
         decode_plain(p.type, data, len, static_cast<std::size_t>(h.num_values), c);
         have_dict = true;
@@ -342,11 +379,10 @@ class parquet_file {
         const std::uint8_t* data = page;
         std::size_t len = page_len;
         if (m.codec != 0) {
-          decompress(m.codec, page, page_len, scratch, static_cast<std::size_t>(h.uncompressed_size));
-          c.buffers.push_back(std::move(scratch));
-          scratch = {};
-          data = c.buffers.back().data();
-          len = c.buffers.back().size();
+          auto& out = c.next_buffer();
+          decompress(m.codec, page, page_len, out, static_cast<std::size_t>(h.uncompressed_size));
+          data = out.data();
+          len = out.size();
         }
         std::size_t off = 0;
         if (p.max_rep > 0) off += read_v1_levels(h.rep_encoding, data + off, len - off, p.max_rep, n, reps);
@@ -365,10 +401,10 @@ class parquet_file {
         // a page of nulls only may carry no value bytes at all, not even an empty compressed stream
         if (m.codec != 0 && h.is_compressed && rest_len > 0) {
           if (static_cast<std::size_t>(h.uncompressed_size) < rb + db) throw format_error("a v2 page's level lengths exceed its size");
-          c.buffers.emplace_back();
-          decompress(m.codec, rest, rest_len, c.buffers.back(), static_cast<std::size_t>(h.uncompressed_size) - rb - db);
-          values = c.buffers.back().data();
-          values_len = c.buffers.back().size();
+          auto& out = c.next_buffer();
+          decompress(m.codec, rest, rest_len, out, static_cast<std::size_t>(h.uncompressed_size) - rb - db);
+          values = out.data();
+          values_len = out.size();
         } else {
           values = rest;
           values_len = rest_len;
@@ -421,7 +457,6 @@ class parquet_file {
     assemble(p, defs, reps, value_index, c);
     if (c.rows() != static_cast<std::size_t>(rg.num_rows))
       throw format_error("the column holds " + std::to_string(c.rows()) + " rows, its row group " + std::to_string(rg.num_rows));
-    return c;
   }
 
   static std::size_t value_count(const column_cells& c) {
@@ -508,6 +543,9 @@ class parquet_file {
     if (defs.size() != reps.size()) throw format_error("repetition and definition levels differ in count");
     const auto max_def = static_cast<std::uint32_t>(p.max_def);
     std::size_t v = 0;
+    if (!p.is_list) c.row_null.reserve(defs.size());
+    c.row_begin.reserve(c.row_begin.size() + (p.is_list ? 0 : defs.size()) + 1);
+    c.elem.reserve(value_index.size());
     c.row_begin.push_back(0);
     for (std::size_t i = 0; i < defs.size(); ++i) {
       const std::uint32_t d = defs[i];
