@@ -63,6 +63,7 @@
 #include <sbert/models/tokenizers/wordpiece.hpp>
 #include <sbert/models/transformer.hpp>
 #include <sbert/samplers/group_by_label.hpp>
+#include <sbert/samplers/group_by_length.hpp>
 #include <sbert/samplers/multi_dataset.hpp>
 #include <sbert/samplers/no_duplicates.hpp>
 #include <sbert/samplers/sampler.hpp>

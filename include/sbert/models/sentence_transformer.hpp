@@ -183,9 +183,10 @@ class sentence_transformer : public torch::nn::Module {
     return f;
   }
 
-  /// Tokenizes with the first module (a transformer). Tensors are on the CPU.
-  [[nodiscard]] features tokenize(std::span<const std::string> texts) const {
-    return first_transformer().tokenize(texts);
+  /// Tokenizes with the first module (a transformer), padded to the longest text (rounded up
+  /// to a multiple of `pad_to_multiple_of` when > 1). Tensors are on the CPU.
+  [[nodiscard]] features tokenize(std::span<const std::string> texts, std::int64_t pad_to_multiple_of = 0) const {
+    return first_transformer().tokenize(texts, pad_to_multiple_of);
   }
 
   /// Moves a tokenized batch to the model's device.

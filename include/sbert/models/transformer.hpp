@@ -3,6 +3,7 @@
 // Transformer). Saved in the model's root folder: config.json, model.safetensors, the
 // tokenizer's files and sentence_bert_config.json.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -115,9 +116,34 @@ class transformer : public module {
   }
 
   /// Tokenizes texts (stripped, lowercased if do_lower_case), truncated to max_seq_length and
-  /// padded to the longest. Tensors are on the CPU.
-  [[nodiscard]] features tokenize(std::span<const std::string> texts) const {
-    return tokenize_impl(texts, {});
+  /// padded to the longest, rounded up to a multiple of `pad_to_multiple_of` (0 or 1: no
+  /// rounding; never beyond max_seq_length). Tensors are on the CPU.
+  [[nodiscard]] features tokenize(std::span<const std::string> texts, std::int64_t pad_to_multiple_of = 0) const {
+    return tokenize_impl(texts, {}, pad_to_multiple_of);
+  }
+  /// One text as tokenize() reads it, unpadded (the trainer's token cache keeps these).
+  void encode_text(encoding& out, const std::string& text) const {
+    if (!tokenizer_) throw model_error("transformer: no tokenizer");
+    tokenizer_->encode_into(out, prep(text), std::nullopt, static_cast<std::size_t>(o_.max_seq_length), false);
+  }
+  /// Pads unpadded encodings into a batch, as tokenize() does: one code path, so a batch
+  /// collated from cached encodings is bit-identical to one tokenized from the texts.
+  [[nodiscard]] features collate(const std::vector<encoding>& encs, std::int64_t pad_to_multiple_of = 0) const {
+    if (!tokenizer_) throw model_error("transformer: no tokenizer");
+    if (pad_to_multiple_of < 0) throw error("transformer: pad_to_multiple_of must be >= 0");
+    std::size_t longest = 0;
+    for (const auto& e : encs) longest = std::max(longest, e.input_ids.size());
+    // Rounding never truncates: a max_seq_length that is no multiple keeps the longest.
+    const auto m = static_cast<std::size_t>(std::max<std::int64_t>(pad_to_multiple_of, 1));
+    const std::size_t rounded = (longest + m - 1) / m * m;
+    const std::size_t len = std::max(longest, std::min(rounded, static_cast<std::size_t>(o_.max_seq_length)));
+    const auto batch = tokenizer_->pad(encs, len);
+    features f;
+    const auto n = static_cast<std::int64_t>(batch.batch), l = static_cast<std::int64_t>(batch.seq_len);
+    f.input_ids = detail::to_tensor(batch.input_ids, n, l);
+    f.attention_mask = detail::to_tensor(batch.attention_mask, n, l);
+    f.token_type_ids = detail::to_tensor(batch.token_type_ids, n, l);
+    return f;
   }
   /// Text pairs (cross-encoder style inputs), truncated longest-first.
   [[nodiscard]] features tokenize_pairs(std::span<const std::string> first,
@@ -169,32 +195,20 @@ class transformer : public module {
   std::shared_ptr<encoder> auto_model;
 
  private:
-  [[nodiscard]] features tokenize_impl(std::span<const std::string> a, std::span<const std::string> b) const {
+  [[nodiscard]] std::string prep(const std::string& s) const {
+    auto t = detail::strip(s);
+    return o_.do_lower_case ? detail::ascii_lower(t) : std::string(t);
+  }
+  [[nodiscard]] features tokenize_impl(std::span<const std::string> a, std::span<const std::string> b,
+                                       std::int64_t pad_to_multiple_of = 0) const {
     if (!tokenizer_) throw model_error("transformer: no tokenizer");
     std::vector<encoding> encs(a.size());
-    std::size_t longest = 0;
     const auto max_len = static_cast<std::size_t>(o_.max_seq_length);
     for (std::size_t i = 0; i < a.size(); ++i) {
-      auto prep = [&](const std::string& s) {
-        auto t = detail::strip(s);
-        return o_.do_lower_case ? detail::ascii_lower(t) : std::string(t);
-      };
-      const std::string x = prep(a[i]);
-      if (b.empty()) {
-        tokenizer_->encode_into(encs[i], x, std::nullopt, max_len, false);
-      } else {
-        const std::string y = prep(b[i]);
-        tokenizer_->encode_into(encs[i], x, std::string_view(y), max_len, false);
-      }
-      longest = std::max(longest, encs[i].input_ids.size());
+      if (b.empty()) encode_text(encs[i], a[i]);
+      else tokenizer_->encode_into(encs[i], prep(a[i]), std::string_view(prep(b[i])), max_len, false);
     }
-    const auto batch = tokenizer_->pad(encs, longest);
-    features f;
-    const auto n = static_cast<std::int64_t>(batch.batch), l = static_cast<std::int64_t>(batch.seq_len);
-    f.input_ids = detail::to_tensor(batch.input_ids, n, l);
-    f.attention_mask = detail::to_tensor(batch.attention_mask, n, l);
-    f.token_type_ids = detail::to_tensor(batch.token_type_ids, n, l);
-    return f;
+    return collate(encs, pad_to_multiple_of);
   }
 
   std::shared_ptr<const tokenizer> tokenizer_;

@@ -58,8 +58,13 @@ class no_duplicates_batch_sampler : public batch_sampler_base {
   }
 
   [[nodiscard]] batch_list batches(std::uint64_t epoch) override {
+    return batches_in_order(detail::seeded_permutation(offsets_.size() - 1, seed_ + epoch));
+  }
+  /// The same scan over a given order of all rows (each once): the group_by_length sampler
+  /// passes its length-grouped order, so batches keep both properties.
+  [[nodiscard]] batch_list batches_in_order(const std::vector<std::size_t>& perm) const {
     const std::size_t n = offsets_.size() - 1;
-    const auto perm = detail::seeded_permutation(n, seed_ + epoch);
+    if (perm.size() != n) throw error("no_duplicates batch sampler: the order must hold every row once");
     // doubly linked list over positions of perm; n is the end marker
     std::vector<std::size_t> next(n + 1), prev(n + 1);
     for (std::size_t i = 0; i <= n; ++i) {

@@ -86,6 +86,17 @@ struct training_args {
   bool fp16 = false;  ///< autocast to float16 with a gradient scaler (CUDA)
   bool bf16 = false;  ///< autocast to bfloat16 (CPU or CUDA)
   sbert::batch_sampler batch_sampler = batch_sampler::batch_sampler;
+  /// Batches of rows with similar token lengths (transformers' LengthGroupedSampler), so the
+  /// padding of each batch is short; with batch_sampler::no_duplicates, still no text twice
+  /// in a batch. Tokenizes the whole training set when training starts.
+  bool group_by_length = false;
+  /// Each training/eval batch is padded to its longest text rounded up to a multiple of this
+  /// (0 or 1: the longest, as Python's collator). Masked padding changes no result beyond
+  /// float rounding (dropout draws differ); see docs/training.md for the choice of default.
+  std::int64_t pad_to_multiple_of = 0;
+  /// Tokenizes each text once per train() and keeps its token ids (4 bytes a token), so that
+  /// later epochs and eval passes only pad; the batches are bit-identical either way.
+  bool cache_tokenization = true;
   sbert::multi_dataset_batch_sampler multi_dataset_batch_sampler = multi_dataset_batch_sampler::proportional;
   interval_strategy eval_strategy = interval_strategy::no;
   std::optional<double> eval_steps;  ///< unset: logging_steps; < 1: a fraction of the total steps
@@ -140,6 +151,9 @@ struct training_args {
     if (eval_steps && *eval_steps <= 0) fail("eval_steps must be positive");
     if (eval_strategy != interval_strategy::no && !has_eval_data)
       fail("eval_strategy is set, but there is neither an eval_dataset nor an evaluator: pass one, or set eval_strategy = no");
+    if (pad_to_multiple_of < 0) fail("pad_to_multiple_of must be >= 0 (0: pad to the longest text)");
+    if (group_by_length && batch_sampler == batch_sampler::group_by_label)
+      fail("group_by_length and batch_sampler::group_by_label each choose the rows of a batch: use one of them");
     if (batch_sampler == batch_sampler::group_by_label && per_device_train_batch_size % 2 != 0)
       fail("the group_by_label batch sampler needs an even per_device_train_batch_size");
     if (load_best_model_at_end) {

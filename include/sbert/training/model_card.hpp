@@ -616,6 +616,7 @@ template <class S>
       {"dataloader_drop_last", a.dataloader_drop_last ? "true" : "false"},
       {"disable_tqdm", a.disable_progress_bar ? "true" : "false"},
       {"load_best_model_at_end", a.load_best_model_at_end ? "true" : "false"},
+      {"group_by_length", a.group_by_length ? "true" : "false"},
       {"batch_sampler", str(samplers[static_cast<int>(a.batch_sampler)])},
       {"multi_dataset_batch_sampler", str(multi[static_cast<int>(a.multi_dataset_batch_sampler)])},
   };

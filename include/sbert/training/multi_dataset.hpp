@@ -124,6 +124,7 @@ class multi_dataset_trainer {
   }
   train_result train(const std::string& resume_from_checkpoint = {}) {
     card_cache_.reset();
+    for (auto& c : *caches_) c.reset();  // each run tokenizes each text once
     return core_.train(resume_from_checkpoint);
   }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
@@ -136,6 +137,7 @@ class multi_dataset_trainer {
   // The loss of global rows (all from one data set), logged also as "{name}_loss".
   static detail::step_loss entry_loss(models::sentence_transformer& m, std::tuple<Entries...>& entries,
                                       const std::vector<std::size_t>& offsets, const std::vector<detail::column_prompts>& prompts,
+                                      std::vector<detail::token_cache>& caches, const training_args& a,
                                       const std::vector<std::size_t>& rows) {
     const std::size_t k = static_cast<std::size_t>(std::upper_bound(offsets.begin(), offsets.end(), rows.front()) - offsets.begin()) - 1;
     detail::step_loss out;
@@ -145,7 +147,7 @@ class multi_dataset_trainer {
         if (i++ != k) return;
         std::vector<std::size_t> local(rows);
         for (auto& r : local) r -= offsets[k];
-        out = detail::batch_loss(m, x.loss, *x.train, local, prompts[k]);
+        out = detail::batch_loss(m, x.loss, *x.train, local, prompts[k], detail::collate_for(a, caches[k]));
         out.parts.emplace_back(x.name + "_loss", out.loss.detach());
       }(e), ...);
     }, entries);
@@ -154,46 +156,36 @@ class multi_dataset_trainer {
 
   detail::trainer_hooks make_hooks() {
     detail::trainer_hooks h;
-    h.train_batch = [m = model_, e = entries_, off = offsets_, p = prompts_](const std::vector<std::size_t>& rows) {
-      return entry_loss(*m, *e, off, p, rows);
+    const training_args* a = &core_.args();  // the core's, which outlives no hook
+    h.train_batch = [m = model_, e = entries_, off = offsets_, p = prompts_, c = caches_, a](const std::vector<std::size_t>& rows) {
+      return entry_loss(*m, *e, off, p, *c, *a, rows);
     };
     std::size_t k = 0;
     std::apply([&](auto&... e) {
       ([&](auto& x) {
-        const auto& p = prompts_[k++];
+        const auto& p = prompts_[k];
+        auto* cache = &(*caches_)[sizeof...(Entries) + k++];  // eval caches follow the train caches
         if (!x.eval) return;
-        h.eval_sets.push_back({x.name, x.eval->size(), [m = model_, ent = entries_, &x, p](const std::vector<std::size_t>& rows) {
+        h.eval_sets.push_back({x.name, x.eval->size(), [m = model_, ent = entries_, &x, p, c = caches_, cache, a](const std::vector<std::size_t>& rows) {
                                  (void)ent;  // keeps the entries (and x) alive
-                                 return detail::batch_loss(*m, x.loss, *x.eval, rows, p);
+                                 (void)c;    // and the caches
+                                 return detail::batch_loss(*m, x.loss, *x.eval, rows, p, detail::collate_for(*a, *cache));
                                }});
       }(e), ...);
     }, *entries_);
     h.make_sampler = [this]() -> std::shared_ptr<batch_sampler_base> {
-      const auto& a = core_.args();
-      const auto bs = static_cast<std::size_t>(a.per_device_train_batch_size);
+      const auto& args = core_.args();
       std::vector<std::shared_ptr<batch_sampler_base>> inner;
+      std::size_t i = 0;
       std::apply([&](auto&... e) {
         ([&](auto& x) {
-          using S = typename std::decay_t<decltype(*x.train)>::schema_type;
-          switch (a.batch_sampler) {
-            case batch_sampler::no_duplicates:
-              inner.push_back(std::make_shared<no_duplicates_batch_sampler>(*x.train, bs, a.dataloader_drop_last, a.seed));
-              return;
-            case batch_sampler::group_by_label:
-              if constexpr (SamplerFor<group_by_label_batch_sampler, S>) {
-                inner.push_back(std::make_shared<group_by_label_batch_sampler>(*x.train, bs, a.dataloader_drop_last, a.seed));
-                return;
-              } else {
-                throw error("batch_sampler::group_by_label needs a class label column; data set '" + x.name + "' has none");
-              }
-            case batch_sampler::batch_sampler: break;
-          }
-          inner.push_back(std::make_shared<default_batch_sampler>(x.train->size(), bs, a.dataloader_drop_last, a.seed));
+          inner.push_back(detail::make_batch_sampler(args, *x.train, *model_, prompts_[i], (*caches_)[i], x.name));
+          ++i;
         }(e), ...);
       }, *entries_);
-      if (a.multi_dataset_batch_sampler == multi_dataset_batch_sampler::round_robin)
+      if (args.multi_dataset_batch_sampler == multi_dataset_batch_sampler::round_robin)
         return std::make_shared<round_robin_batch_sampler>(std::move(inner), offsets_);
-      return std::make_shared<proportional_batch_sampler>(std::move(inner), offsets_, a.seed);
+      return std::make_shared<proportional_batch_sampler>(std::move(inner), offsets_, args.seed);
     };
     // a loss shared by several entries: its tensors once, under the first entry's name
     std::apply([&](auto&... e) { (detail::add_loss_parameters(h.loss_parameters, e.loss, e.name + "."), ...); }, *entries_);
@@ -226,6 +218,9 @@ class multi_dataset_trainer {
   std::vector<std::size_t> offsets_;
   std::vector<std::string> names_;
   std::vector<detail::column_prompts> prompts_;  // per entry
+  // per entry its train set's token cache, then per entry its eval set's
+  std::shared_ptr<std::vector<detail::token_cache>> caches_ =
+      std::make_shared<std::vector<detail::token_cache>>(2 * sizeof...(Entries));
   evaluator_fn evaluator_;
   detail::trainer_core core_;
 };

@@ -32,10 +32,12 @@
 #include <sbert/losses/loss.hpp>
 #include <sbert/models/sentence_transformer.hpp>
 #include <sbert/samplers/group_by_label.hpp>
+#include <sbert/samplers/group_by_length.hpp>
 #include <sbert/samplers/no_duplicates.hpp>
 #include <sbert/samplers/sampler.hpp>
 #include <sbert/training/arguments.hpp>
 #include <sbert/training/callbacks.hpp>
+#include <sbert/training/detail/token_cache.hpp>
 #include <sbert/training/detail/trainer_core.hpp>
 #include <sbert/training/model_card.hpp>
 
@@ -309,25 +311,47 @@ inline column_prompts resolve_prompts(const models::sentence_transformer& m, con
   return out;
 }
 
+/// How a batch's texts become features: the padding (training_args::pad_to_multiple_of) and
+/// the data set's token cache (null: tokenize every batch).
+struct collate_config {
+  token_cache* cache = nullptr;
+  std::int64_t pad_to_multiple_of = 0;
+};
+inline collate_config collate_for(const training_args& a, token_cache& cache) {
+  return {a.cache_tokenization ? &cache : nullptr, a.pad_to_multiple_of};
+}
+
 /// Tokenized features, one per input column (its prompt prepended), on the model's device.
 template <Schema S, std::size_t... I>
 std::vector<models::features> column_features(models::sentence_transformer& m, const dataset<S>& d,
                                               const std::vector<std::size_t>& rows, const column_prompts& prompts,
-                                              std::index_sequence<I...>) {
+                                              const collate_config& c, std::index_sequence<I...>) {
   std::vector<models::features> out;
   (
       [&] {
         using C = std::tuple_element_t<I, typename S::columns>;
         if constexpr (C::is_input) {
-          auto texts = column_texts<S, I>(d, rows);
-          if (texts.empty()) {
-            out.emplace_back();  // an empty text list: no candidates from it
-            return;
-          }
           const column_prompt* p = I < prompts.size() && !prompts[I].text.empty() ? &prompts[I] : nullptr;
-          if (p)
-            for (auto& t : texts) t.insert(0, p->text);
-          auto f = m.to_device(m.tokenize(texts));
+          std::optional<std::vector<models::encoding>> encs;
+          if (c.cache) encs = c.cache->encodings<S, I>(m.first_transformer(), d, rows, p ? p->text : std::string());
+          models::features f;
+          if (encs) {
+            if (encs->empty()) {
+              out.emplace_back();  // an empty text list: no candidates from it
+              return;
+            }
+            f = m.first_transformer().collate(*encs, c.pad_to_multiple_of);
+          } else {
+            auto texts = column_texts<S, I>(d, rows);
+            if (texts.empty()) {
+              out.emplace_back();
+              return;
+            }
+            if (p)
+              for (auto& t : texts) t.insert(0, p->text);
+            f = m.tokenize(texts, c.pad_to_multiple_of);
+          }
+          f = m.to_device(std::move(f));
           if (p) f.prompt_length = p->length;
           out.push_back(std::move(f));
         }
@@ -336,10 +360,41 @@ std::vector<models::features> column_features(models::sentence_transformer& m, c
   return out;
 }
 
+/// The batch sampler that args choose for one training set (`name`: its name in a multi-dataset
+/// trainer, for messages). group_by_length takes each row's token count from `cache`, which
+/// it fills (a throwaway cache when args.cache_tokenization is off).
+template <Schema S>
+std::shared_ptr<batch_sampler_base> make_batch_sampler(const training_args& a, const dataset<S>& d, const models::sentence_transformer& m,
+                                                       const column_prompts& prompts, token_cache& cache,
+                                                       const std::string& name = {}) {
+  const auto bs = static_cast<std::size_t>(a.per_device_train_batch_size);
+  std::shared_ptr<no_duplicates_batch_sampler> no_dup;
+  switch (a.batch_sampler) {
+    case batch_sampler::no_duplicates:
+      no_dup = std::make_shared<no_duplicates_batch_sampler>(d, bs, a.dataloader_drop_last, a.seed);
+      if (!a.group_by_length) return no_dup;
+      break;
+    case batch_sampler::group_by_label:
+      if constexpr (SamplerFor<group_by_label_batch_sampler, S>)
+        return std::make_shared<group_by_label_batch_sampler>(d, bs, a.dataloader_drop_last, a.seed);
+      else
+        throw error("batch_sampler::group_by_label needs a class label column, and " +
+                    (name.empty() ? std::string("this data set's schema") : "data set '" + name + "'") + " has none");
+    case batch_sampler::batch_sampler: break;
+  }
+  if (a.group_by_length) {
+    token_cache throwaway;
+    auto lengths = (a.cache_tokenization ? cache : throwaway)
+                       .row_lengths(m.first_transformer(), d, [&](std::size_t i) { return i < prompts.size() ? prompts[i].text : std::string(); });
+    return std::make_shared<length_grouped_batch_sampler>(std::move(lengths), bs, a.dataloader_drop_last, a.seed, std::move(no_dup));
+  }
+  return std::make_shared<default_batch_sampler>(d.size(), bs, a.dataloader_drop_last, a.seed);
+}
+
 template <Schema S, class L>
 step_loss batch_loss(models::sentence_transformer& m, L& loss, const dataset<S>& d, const std::vector<std::size_t>& rows,
-                     const column_prompts& prompts = {}) {
-  auto feats = column_features(m, d, rows, prompts, std::make_index_sequence<S::column_count>{});
+                     const column_prompts& prompts = {}, const collate_config& c = {}) {
+  auto feats = column_features(m, d, rows, prompts, c, std::make_index_sequence<S::column_count>{});
   const at::Tensor labels = label_tensor(d, rows, m.device());
   step_loss out;
   out.rows = rows.size();
@@ -557,6 +612,8 @@ class trainer {
   /// in output_dir; the run then continues exactly where that checkpoint left it.
   train_result train(const std::string& resume_from_checkpoint = {}) {
     card_cache_.reset();  // the data set may have changed since the last run
+    train_cache_->reset();  // and the tokenizer: each run tokenizes each text once
+    eval_cache_->reset();
     return core_.train(resume_from_checkpoint);
   }
   std::map<std::string, double> evaluate() { return core_.evaluate(); }
@@ -572,28 +629,17 @@ class trainer {
  private:
   detail::trainer_hooks make_hooks() {
     detail::trainer_hooks h;
-    h.train_batch = [m = model_, d = train_, l = loss_, p = prompts_](const std::vector<std::size_t>& rows) {
-      return detail::batch_loss(*m, *l, *d, rows, p);
+    const training_args* a = &core_.args();  // the core's, which outlives no hook
+    h.train_batch = [m = model_, d = train_, l = loss_, p = prompts_, c = train_cache_, a](const std::vector<std::size_t>& rows) {
+      return detail::batch_loss(*m, *l, *d, rows, p, detail::collate_for(*a, *c));
     };
     if (eval_)
-      h.eval_sets.push_back({"", eval_->size(), [m = model_, d = eval_, l = loss_, p = prompts_](const std::vector<std::size_t>& rows) {
-                               return detail::batch_loss(*m, *l, *d, rows, p);
+      h.eval_sets.push_back({"", eval_->size(), [m = model_, d = eval_, l = loss_, p = prompts_, c = eval_cache_, a](const std::vector<std::size_t>& rows) {
+                               return detail::batch_loss(*m, *l, *d, rows, p, detail::collate_for(*a, *c));
                              }});
     h.make_sampler = [this, d = train_, fixed = sampler_]() -> std::shared_ptr<batch_sampler_base> {
       if (fixed) return fixed;
-      const auto& a = core_.args();
-      const auto bs = static_cast<std::size_t>(a.per_device_train_batch_size);
-      switch (a.batch_sampler) {
-        case batch_sampler::no_duplicates:
-          return std::make_shared<no_duplicates_batch_sampler>(*d, bs, a.dataloader_drop_last, a.seed);
-        case batch_sampler::group_by_label:
-          if constexpr (SamplerFor<group_by_label_batch_sampler, S>)
-            return std::make_shared<group_by_label_batch_sampler>(*d, bs, a.dataloader_drop_last, a.seed);
-          else
-            throw error("batch_sampler::group_by_label needs a class label column, and this data set's schema has none");
-        case batch_sampler::batch_sampler: break;
-      }
-      return std::make_shared<default_batch_sampler>(d->size(), bs, a.dataloader_drop_last, a.seed);
+      return detail::make_batch_sampler(core_.args(), *d, *model_, prompts_, *train_cache_);
     };
     detail::add_loss_parameters(h.loss_parameters, *loss_, "");
     h.evaluator = evaluator_;
@@ -622,6 +668,8 @@ class trainer {
   std::shared_ptr<const dataset<S>> train_, eval_;
   std::shared_ptr<L> loss_;
   detail::column_prompts prompts_;
+  std::shared_ptr<detail::token_cache> train_cache_ = std::make_shared<detail::token_cache>(),
+                                       eval_cache_ = std::make_shared<detail::token_cache>();
   std::shared_ptr<batch_sampler_base> sampler_;
   evaluator_fn evaluator_;
   detail::trainer_core core_;

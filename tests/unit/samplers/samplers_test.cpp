@@ -3,11 +3,14 @@
 #include "catch.hpp"
 
 #include <sbert/samplers/group_by_label.hpp>
+#include <sbert/samplers/group_by_length.hpp>
 #include <sbert/samplers/no_duplicates.hpp>
 #include <sbert/samplers/sampler.hpp>
 #include <sbert/training/arguments.hpp>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 
 namespace {
@@ -20,6 +23,28 @@ std::multiset<std::size_t> all_rows(const sbert::batch_list& b) {
   std::multiset<std::size_t> s;
   for (auto& x : b) s.insert(x.begin(), x.end());
   return s;
+}
+std::multiset<std::size_t> row_range(std::size_t n) {
+  std::multiset<std::size_t> s;
+  for (std::size_t i = 0; i < n; ++i) s.insert(i);
+  return s;
+}
+/// The share of a batch's padded positions that are padding, over the epoch: 1 - real / (rows * longest).
+double padding_fraction(const sbert::batch_list& b, const std::vector<std::size_t>& len) {
+  double real = 0, padded = 0;
+  for (const auto& batch : b) {
+    std::size_t longest = 0;
+    for (auto r : batch) real += static_cast<double>(len[r]), longest = std::max(longest, len[r]);
+    padded += static_cast<double>(batch.size() * longest);
+  }
+  return 1.0 - real / padded;
+}
+/// Lengths 1..100 drawn from a fixed generator (not the samplers' seeds).
+std::vector<std::size_t> random_lengths(std::size_t n) {
+  std::mt19937_64 g(12345);
+  std::vector<std::size_t> len(n);
+  for (auto& l : len) l = 1 + static_cast<std::size_t>(g() % 100);
+  return len;
 }
 }  // namespace
 
@@ -85,6 +110,71 @@ TEST_CASE("no_duplicates: the texts of a text-list column count one by one; labe
   CHECK(sbert::no_duplicates_batch_sampler(ds, 2, false, 0).batches(0).size() == 1);
 }
 
+TEST_CASE("group_by_length: every row once per epoch, short padding, longest batch first, seeded") {
+  const auto len = random_lengths(1000);
+  sbert::length_grouped_batch_sampler s(len, 16, false, 5);
+  auto e0 = s.batches(0);
+  CHECK(all_rows(e0) == row_range(1000));
+  CHECK(e0.size() == s.size());
+  CHECK(e0 == sbert::length_grouped_batch_sampler(len, 16, false, 5).batches(0));  // same seed, same batches
+  CHECK(e0 != s.batches(1));
+  CHECK(e0 != sbert::length_grouped_batch_sampler(len, 16, false, 6).batches(0));
+  // the first batch holds the longest row
+  const auto longest = *std::max_element(len.begin(), len.end());
+  CHECK(std::any_of(e0[0].begin(), e0[0].end(), [&](std::size_t r) { return len[r] == longest; }));
+  // megabatches of min(1000 / (4 * 16), 50) = 15 batches: each sorted longest first (the
+  // front row, swapped in from the longest megabatch, aside)
+  const std::size_t mega = 15 * 16;
+  std::vector<std::size_t> order;
+  for (auto& b : e0) order.insert(order.end(), b.begin(), b.end());
+  for (std::size_t i = 1; i < order.size(); ++i)
+    if (i % mega != 0 && i != 1) CHECK(len[order[i - 1]] >= len[order[i]]);
+  // padding: random batches of lengths 1..100 waste about half; grouped batches a few percent
+  const double grouped = padding_fraction(e0, len);
+  const double random = padding_fraction(sbert::default_batch_sampler(1000, 16, false, 5).batches(0), len);
+  INFO("padding fraction grouped " << grouped << ", random " << random);
+  CHECK(random > 0.3);
+  CHECK(grouped < 0.1);
+  CHECK(sbert::length_grouped_batch_sampler(len, 16, true, 5).batches(0).size() == 1000 / 16);
+}
+
+TEST_CASE("group_by_length with no_duplicates: no text twice in a batch, every row once, padding still short") {
+  // 800 rows; each anchor twice (as NLI's premises repeat), a row's length its texts' lengths
+  std::vector<std::string> as, ps;
+  std::vector<std::size_t> len;
+  std::mt19937_64 g(7);
+  for (int i = 0; i < 800; ++i) {
+    const int k = i % 400;
+    as.push_back("anchor " + std::to_string(k) + std::string(static_cast<std::size_t>(k % 40), 'x'));
+    ps.push_back("positive " + std::to_string(i) + std::string(static_cast<std::size_t>(g() % 60), 'y'));
+    len.push_back(as.back().size() + ps.back().size());
+  }
+  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  auto nd = std::make_shared<sbert::no_duplicates_batch_sampler>(d, 16, false, 3);
+  sbert::length_grouped_batch_sampler s(len, 16, false, 3, nd);
+  for (std::uint64_t epoch : {0, 1}) {
+    auto b = s.batches(epoch);
+    CHECK(all_rows(b) == row_range(800));
+    for (const auto& batch : b) {
+      std::set<std::string> seen;
+      for (auto r : batch) CHECK(seen.insert(as[r]).second);
+    }
+    const double grouped = padding_fraction(b, len);
+    const double random = padding_fraction(nd->batches(epoch), len);
+    INFO("epoch " << epoch << ": padding fraction grouped " << grouped << ", no_duplicates alone " << random);
+    CHECK(grouped < 0.5 * random);
+  }
+  // the same order through the plain scan: no_duplicates had to move rows (the check above is not vacuous)
+  sbert::length_grouped_batch_sampler plain(len, 16, false, 3);
+  bool clash = false;
+  for (const auto& batch : plain.batches(0)) {
+    std::set<std::string> seen;
+    for (auto r : batch) clash = clash || !seen.insert(as[r]).second;
+  }
+  CHECK(clash);
+  CHECK_THROWS_WITH(nd->batches_in_order({0, 1}), Catch::Contains("every row once"));
+}
+
 TEST_CASE("group_by_label: P x K batches with two rows per label") {
   std::vector<std::string> as;
   std::vector<std::int64_t> ls;
@@ -126,6 +216,10 @@ TEST_CASE("training_args: invalid combinations are rejected before training") {
   CHECK_THROWS_WITH(b.validate(true), Catch::Contains("save_strategy == eval_strategy"));
   sbert::training_args g{.per_device_train_batch_size = 7, .batch_sampler = sbert::batch_sampler::group_by_label};
   CHECK_THROWS_WITH(g.validate(false), Catch::Contains("even"));
+  sbert::training_args gl{.batch_sampler = sbert::batch_sampler::group_by_label, .group_by_length = true};
+  CHECK_THROWS_WITH(gl.validate(false), Catch::Contains("group_by_length and batch_sampler::group_by_label"));
+  CHECK_NOTHROW(sbert::training_args{.batch_sampler = sbert::batch_sampler::no_duplicates, .group_by_length = true}.validate(false));
+  CHECK_THROWS_WITH(sbert::training_args{.pad_to_multiple_of = -8}.validate(false), Catch::Contains("pad_to_multiple_of"));
   CHECK(sbert::training_args{.metric_for_best_model = "sts-dev_spearman_cosine"}.best_metric_key() == "eval_sts-dev_spearman_cosine");
   CHECK(sbert::training_args{}.higher_is_better() == false);  // "eval_loss"
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -64,16 +65,22 @@ sbert::training_args resume_args(const fs::path& out) {
   return {.output_dir = out.string(), .max_steps = 6, .per_device_train_batch_size = 8, .learning_rate = 1e-3,
           .warmup_ratio = 0.2, .seed = 7, .save_steps = 3, .logging_steps = 2, .disable_progress_bar = true};
 }
-}  // namespace
 
-TEST_CASE("resume: a run stopped at a checkpoint and resumed ends with the same weights and log") {
+/// Trains 6 steps in one go, and 3 + 3 steps stopped at a checkpoint and resumed in a fresh
+/// trainer: the weights must be equal and the logs the same.
+void check_resume(const std::string& name, const std::function<void(sbert::training_args&)>& adjust) {
   const auto data = stsb(40);
-  const auto out_a = fs::temp_directory_path() / "sbert_resume_a", out_b = fs::temp_directory_path() / "sbert_resume_b";
+  const auto out_a = fs::temp_directory_path() / ("sbert_resume_a" + name), out_b = fs::temp_directory_path() / ("sbert_resume_b" + name);
   fs::remove_all(out_a);
   fs::remove_all(out_b);
+  auto args = [&](const fs::path& out) {
+    auto a = resume_args(out);
+    adjust(a);
+    return a;
+  };
   // uninterrupted
   auto ma = tiny();
-  sbert::trainer ta{ma, resume_args(out_a), data, sbert::cosent_loss{}};
+  sbert::trainer ta{ma, args(out_a), data, sbert::cosent_loss{}};
   ta.train();
   const auto want = params(*ma);
   auto want_log = ta.state().log_history;
@@ -81,14 +88,14 @@ TEST_CASE("resume: a run stopped at a checkpoint and resumed ends with the same 
   // stopped after step 3 (its checkpoint is written), then resumed in a fresh trainer
   {
     auto mb = tiny();
-    sbert::trainer tb{mb, resume_args(out_b), data, sbert::cosent_loss{}};
+    sbert::trainer tb{mb, args(out_b), data, sbert::cosent_loss{}};
     tb.add_callback({.on_step_end = [](sbert::train_state& s) { s.should_stop = s.global_step == 3; }});
     tb.train();
     REQUIRE(fs::exists(out_b / "checkpoint-3" / "optimizer.safetensors"));
     REQUIRE(fs::exists(out_b / "checkpoint-3" / "rng_state.safetensors"));
   }
   auto mc = tiny();  // the initial weights again: resume must restore everything itself
-  sbert::trainer tc{mc, resume_args(out_b), data, sbert::cosent_loss{}};
+  sbert::trainer tc{mc, args(out_b), data, sbert::cosent_loss{}};
   auto r = tc.train("latest");
   CHECK(r.global_step == 6);
   const auto got = params(*mc);
@@ -101,6 +108,19 @@ TEST_CASE("resume: a run stopped at a checkpoint and resumed ends with the same 
   got_log.pop_back();
   CHECK(got_log == want_log);
   CHECK_THROWS_WITH(tc.train((out_b / "checkpoint-99").string()), Catch::Contains("no trainer_state.json"));
+}
+}  // namespace
+
+TEST_CASE("resume: a run stopped at a checkpoint and resumed ends with the same weights and log") {
+  check_resume("", [](sbert::training_args&) {});
+}
+
+TEST_CASE("resume: group_by_length batches (with no_duplicates, padded to multiples of 8) replay exactly") {
+  check_resume("_by_length", [](sbert::training_args& a) {
+    a.group_by_length = true;
+    a.batch_sampler = sbert::batch_sampler::no_duplicates;
+    a.pad_to_multiple_of = 8;
+  });
 }
 
 TEST_CASE("resume: SoftmaxLoss's own classifier is checkpointed and restored") {
