@@ -6,6 +6,7 @@
 // out as the Python/Rust library does (tensors by descending dtype then name, header padded
 // with spaces to 8 bytes), so sbert and Python write identical bytes for the same tensors.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -102,7 +103,8 @@ inline constexpr std::uint64_t max_header_size = 100'000'000;
 /// Checks: length prefix, header size, JSON syntax and UTF-8, known dtypes, non-negative
 /// integer shapes and offsets, size = numel × element size, and that the tensors tile the data
 /// section exactly (no gap, no overlap, nothing past the end, nothing left over).
-[[nodiscard]] inline header parse_header(std::span<const std::byte> file, const std::string& path) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE header parse_header(std::span<const std::byte> file, const std::string& path) {
   auto fail = [&](const std::string& what, const std::string& tensor = {}) -> model_error {
     std::string m = path.empty() ? std::string("<memory>") : path;
     if (!tensor.empty()) m += ": tensor '" + tensor + "'";
@@ -228,46 +230,18 @@ inline constexpr std::uint64_t max_header_size = 100'000'000;
                std::to_string(data_size) + " (trailing or missing data)");
   return h;
 }
+#else
+[[nodiscard]] header parse_header(std::span<const std::byte> file, const std::string& path);
+#endif
 
 /// A read-only safetensors file: memory-mapped from disk, or an owned byte buffer.
 class reader {
  public:
   /// Maps `path` and validates its header.
-  [[nodiscard]] static reader open(const std::string& path) {
-    reader r;
-    r.path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw model_error(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw model_error(path + ": not a regular file");
-    }
-    r.size_ = static_cast<std::size_t>(st.st_size);
-    if (r.size_ > 0) {
-      void* p = ::mmap(nullptr, r.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd);
-        throw model_error(path + ": cannot map: " + std::strerror(errno));
-      }
-      r.map_ = p;
-      r.base_ = static_cast<const std::byte*>(p);
-    }
-    ::close(fd);
-    r.header_ = parse_header(r.bytes(), path);
-    return r;
-  }
+  [[nodiscard]] static reader open(const std::string& path);
 
   /// Takes ownership of an in-memory file image (tests, fuzzing, downloads).
-  [[nodiscard]] static reader from_bytes(std::vector<std::byte> bytes, std::string name = {}) {
-    reader r;
-    r.path_ = std::move(name);
-    r.owned_ = std::move(bytes);
-    r.base_ = r.owned_.data();
-    r.size_ = r.owned_.size();
-    r.header_ = parse_header(r.bytes(), r.path_);
-    return r;
-  }
+  [[nodiscard]] static reader from_bytes(std::vector<std::byte> bytes, std::string name = {});
 
   reader(reader&& o) noexcept { *this = std::move(o); }
   reader& operator=(reader&& o) noexcept {
@@ -332,7 +306,8 @@ struct tensor_ref {
 };
 
 /// The file image for `tensors` + `metadata`, laid out as the Python library does.
-[[nodiscard]] inline std::vector<std::byte> serialize(
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::vector<std::byte> serialize(
     std::vector<tensor_ref> tensors,
     const std::vector<std::pair<std::string, std::string>>& metadata = {{"format", "pt"}}) {
   std::sort(tensors.begin(), tensors.end(), [](const tensor_ref& a, const tensor_ref& b) {
@@ -393,9 +368,15 @@ struct tensor_ref {
   }
   return out;
 }
+#else
+[[nodiscard]] std::vector<std::byte> serialize(
+    std::vector<tensor_ref> tensors,
+    const std::vector<std::pair<std::string, std::string>>& metadata = {{"format", "pt"}});
+#endif
 
 /// Writes `tensors` to `path` (via a temporary file and rename, so a crash leaves no half file).
-inline void save_file(const std::string& path, std::vector<tensor_ref> tensors,
+#if SBERT_DEFINITIONS
+SBERT_INLINE void save_file(const std::string& path, std::vector<tensor_ref> tensors,
                       const std::vector<std::pair<std::string, std::string>>& metadata = {
                           {"format", "pt"}}) {
   const auto bytes = serialize(std::move(tensors), metadata);
@@ -410,5 +391,48 @@ inline void save_file(const std::string& path, std::vector<tensor_ref> tensors,
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw model_error(path + ": cannot rename " + tmp + ": " + std::strerror(errno));
 }
+#else
+void save_file(const std::string& path, std::vector<tensor_ref> tensors,
+               const std::vector<std::pair<std::string, std::string>>& metadata = {
+                   {"format", "pt"}});
+#endif
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE reader reader::open(const std::string& path) {
+  reader r;
+  r.path_ = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw model_error(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw model_error(path + ": not a regular file");
+  }
+  r.size_ = static_cast<std::size_t>(st.st_size);
+  if (r.size_ > 0) {
+    void* p = ::mmap(nullptr, r.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      throw model_error(path + ": cannot map: " + std::strerror(errno));
+    }
+    r.map_ = p;
+    r.base_ = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);
+  r.header_ = parse_header(r.bytes(), path);
+  return r;
+}
+
+SBERT_INLINE reader reader::from_bytes(std::vector<std::byte> bytes, std::string name) {
+  reader r;
+  r.path_ = std::move(name);
+  r.owned_ = std::move(bytes);
+  r.base_ = r.owned_.data();
+  r.size_ = r.owned_.size();
+  r.header_ = parse_header(r.bytes(), r.path_);
+  return r;
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace sbert::safetensors

@@ -6,6 +6,7 @@
 // transformers' eager BertModel: exact erf GELU, LayerNorm eps from config.json, and the padding
 // mask added to the attention scores as (1 - mask) * finfo(dtype).min.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -157,7 +158,8 @@ inline double lowest_of(at::ScalarType dtype) {
 /// HF's PreTrainedModel._init_weights for encoders: normal(0, sd) for every Linear and
 /// Embedding weight, zero Linear biases, LayerNorm weight 1 and bias 0. (Padding rows are the
 /// caller's: each model zeroes its own.)
-inline void init_hf_weights(torch::nn::Module& root, double sd) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE void init_hf_weights(torch::nn::Module& root, double sd) {
   at::NoGradGuard ng;
   for (auto& m : root.modules(/*include_self=*/false)) {
     if (auto* lin = m->as<torch::nn::Linear>()) {
@@ -171,6 +173,9 @@ inline void init_hf_weights(torch::nn::Module& root, double sd) {
     }
   }
 }
+#else
+void init_hf_weights(torch::nn::Module& root, double sd);
+#endif
 
 /// The additive attention mask [batch, 1, 1, seq]: 0 where attended, finfo(dtype).min elsewhere.
 inline at::Tensor additive_mask(const at::Tensor& attention_mask, at::ScalarType dtype) {
@@ -226,21 +231,7 @@ class bert_embeddings : public torch::nn::Module {
             torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)))),
         dropout_p_(c.hidden_dropout_prob), roberta_positions_(c.roberta_positions()), pad_(c.pad_token_id) {}
 
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids) {
-    const auto seq = input_ids.size(1);
-    at::Tensor positions;
-    if (roberta_positions_) {
-      auto not_pad = input_ids.ne(pad_).to(at::kLong);
-      positions = not_pad.cumsum(1) * not_pad + pad_;
-    } else {
-      positions = at::arange(seq, input_ids.options().dtype(at::kLong)).unsqueeze(0);
-    }
-    auto types = token_type_ids.defined() ? token_type_ids : at::zeros_like(input_ids);
-    auto x = word_embeddings->forward(input_ids) + token_type_embeddings->forward(types);
-    x = x + position_embeddings->forward(positions);
-    x = LayerNorm->forward(x);
-    return at::dropout(x, dropout_p_, is_training());
-  }
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids);
 
   torch::nn::Embedding word_embeddings, position_embeddings, token_type_embeddings;
   torch::nn::LayerNorm LayerNorm;  // NOLINT: the checkpoint's name
@@ -342,61 +333,16 @@ class bert_pooler : public torch::nn::Module {
 /// BertModel. The pooler is kept (loaded and saved) but sentence-transformers never uses it.
 class bert_model : public encoder {
  public:
-  explicit bert_model(bert_config c, bool with_pooler = true) : config_(std::move(c)) {
-    config_.validate("bert_config");
-    embeddings = register_module("embeddings", std::make_shared<bert_embeddings>(config_));
-    auto enc = register_module("encoder", std::make_shared<torch::nn::Module>());
-    layers = enc->register_module("layer", torch::nn::ModuleList());
-    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-      auto l = std::make_shared<bert_layer>(config_);
-      layers->push_back(l);
-      layer_ptrs_.push_back(l);
-    }
-    if (with_pooler) pooler = register_module("pooler", std::make_shared<bert_pooler>(config_));
-    init_weights();
-  }
+  explicit bert_model(bert_config c, bool with_pooler = true);
 
   /// Reads `dir`/config.json and `dir`/model.safetensors (a HF BertModel folder).
-  [[nodiscard]] static std::shared_ptr<bert_model> load(const std::string& dir) {
-    detail::json_file cfg(detail::join_path(dir, "config.json"));
-    auto c = bert_config::from_json(cfg);
-    auto r = safetensors::reader::open(weights_path(dir));
-    const bool has_pooler = r.find("pooler.dense.weight") || r.find("bert.pooler.dense.weight") ||
-                            r.find("roberta.pooler.dense.weight");
-    auto m = std::make_shared<bert_model>(c, has_pooler);
-    m->load_weights(r);
-    m->raw_config_ = cfg.text();
-    m->loaded_config_ = c;
-    return m;
-  }
+  [[nodiscard]] static std::shared_ptr<bert_model> load(const std::string& dir);
 
-  [[nodiscard]] static std::string weights_path(const std::string& dir) {
-    const auto p = detail::join_path(dir, "model.safetensors");
-    if (std::filesystem::exists(p)) return p;
-    if (std::filesystem::exists(detail::join_path(dir, "pytorch_model.bin")))
-      throw model_error(p + ": missing; the folder has only pytorch_model.bin, a pickle file, "
-                        "which sbert never loads (convert it to safetensors)");
-    throw model_error(p + ": missing");
-  }
+  [[nodiscard]] static std::string weights_path(const std::string& dir);
 
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const at::Tensor& token_type_ids,
-                     std::vector<at::Tensor>* hidden_states = nullptr) override {
-    if (input_ids.dim() != 2) throw model_error("bert_model: input_ids must be [batch, seq]");
-    if (input_ids.size(1) > config_.max_position_embeddings)
-      throw model_error("bert_model: sequence of " + std::to_string(input_ids.size(1)) +
-                        " tokens exceeds max_position_embeddings " +
-                        std::to_string(config_.max_position_embeddings));
-    auto x = embeddings->forward(input_ids, token_type_ids);
-    auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
-    auto ext = detail::additive_mask(mask, x.scalar_type());
-    if (hidden_states) hidden_states->push_back(x);
-    for (auto& l : layer_ptrs_) {
-      x = l->forward(x, ext);
-      if (hidden_states) hidden_states->push_back(x);
-    }
-    return x;
-  }
+                     std::vector<at::Tensor>* hidden_states = nullptr) override;
 
   /// HF's _init_weights: normal(0, initializer_range) for Linear and Embedding weights, zero
   /// biases and padding row, LayerNorm weight 1 and bias 0.
@@ -407,14 +353,7 @@ class bert_model : public encoder {
     if (pad >= 0 && pad < config_.vocab_size) embeddings->word_embeddings->weight[pad].zero_();
   }
 
-  void load_weights(const safetensors::reader& r) override {
-    safetensors::load_options o;
-    if (!r.find("embeddings.word_embeddings.weight")) {  // a task checkpoint: its base model
-      for (const char* p : {"bert.", "roberta."})
-        if (r.find(std::string(p) + "embeddings.word_embeddings.weight")) o.prefix = p;
-    }
-    safetensors::load_into(*this, r, o);
-  }
+  void load_weights(const safetensors::reader& r) override;
 
   [[nodiscard]] std::int64_t hidden_size() const override { return config_.hidden_size; }
   [[nodiscard]] std::int64_t max_position_embeddings() const override {
@@ -437,5 +376,91 @@ class bert_model : public encoder {
   std::string raw_config_;
   std::vector<std::shared_ptr<bert_layer>> layer_ptrs_;
 };
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE at::Tensor bert_embeddings::forward(const at::Tensor& input_ids,
+                                                 const at::Tensor& token_type_ids) {
+  const auto seq = input_ids.size(1);
+  at::Tensor positions;
+  if (roberta_positions_) {
+    auto not_pad = input_ids.ne(pad_).to(at::kLong);
+    positions = not_pad.cumsum(1) * not_pad + pad_;
+  } else {
+    positions = at::arange(seq, input_ids.options().dtype(at::kLong)).unsqueeze(0);
+  }
+  auto types = token_type_ids.defined() ? token_type_ids : at::zeros_like(input_ids);
+  auto x = word_embeddings->forward(input_ids) + token_type_embeddings->forward(types);
+  x = x + position_embeddings->forward(positions);
+  x = LayerNorm->forward(x);
+  return at::dropout(x, dropout_p_, is_training());
+}
+
+SBERT_INLINE bert_model::bert_model(bert_config c, bool with_pooler)
+    : config_(std::move(c)) {
+  config_.validate("bert_config");
+  embeddings = register_module("embeddings", std::make_shared<bert_embeddings>(config_));
+  auto enc = register_module("encoder", std::make_shared<torch::nn::Module>());
+  layers = enc->register_module("layer", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    auto l = std::make_shared<bert_layer>(config_);
+    layers->push_back(l);
+    layer_ptrs_.push_back(l);
+  }
+  if (with_pooler) pooler = register_module("pooler", std::make_shared<bert_pooler>(config_));
+  init_weights();
+}
+
+SBERT_INLINE std::shared_ptr<bert_model> bert_model::load(const std::string& dir) {
+  detail::json_file cfg(detail::join_path(dir, "config.json"));
+  auto c = bert_config::from_json(cfg);
+  auto r = safetensors::reader::open(weights_path(dir));
+  const bool has_pooler = r.find("pooler.dense.weight") || r.find("bert.pooler.dense.weight") ||
+                          r.find("roberta.pooler.dense.weight");
+  auto m = std::make_shared<bert_model>(c, has_pooler);
+  m->load_weights(r);
+  m->raw_config_ = cfg.text();
+  m->loaded_config_ = c;
+  return m;
+}
+
+SBERT_INLINE std::string bert_model::weights_path(const std::string& dir) {
+  const auto p = detail::join_path(dir, "model.safetensors");
+  if (std::filesystem::exists(p)) return p;
+  if (std::filesystem::exists(detail::join_path(dir, "pytorch_model.bin")))
+    throw model_error(p + ": missing; the folder has only pytorch_model.bin, a pickle file, "
+                      "which sbert never loads (convert it to safetensors)");
+  throw model_error(p + ": missing");
+}
+
+SBERT_INLINE at::Tensor bert_model::forward(const at::Tensor& input_ids,
+                                            const at::Tensor& attention_mask,
+                                            const at::Tensor& token_type_ids,
+                                            std::vector<at::Tensor>* hidden_states) {
+  if (input_ids.dim() != 2) throw model_error("bert_model: input_ids must be [batch, seq]");
+  if (input_ids.size(1) > config_.max_position_embeddings)
+    throw model_error("bert_model: sequence of " + std::to_string(input_ids.size(1)) +
+                      " tokens exceeds max_position_embeddings " +
+                      std::to_string(config_.max_position_embeddings));
+  auto x = embeddings->forward(input_ids, token_type_ids);
+  auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  auto ext = detail::additive_mask(mask, x.scalar_type());
+  if (hidden_states) hidden_states->push_back(x);
+  for (auto& l : layer_ptrs_) {
+    x = l->forward(x, ext);
+    if (hidden_states) hidden_states->push_back(x);
+  }
+  return x;
+}
+
+SBERT_INLINE void bert_model::load_weights(const safetensors::reader& r) {
+  safetensors::load_options o;
+  if (!r.find("embeddings.word_embeddings.weight")) {  // a task checkpoint: its base model
+    for (const char* p : {"bert.", "roberta."})
+      if (r.find(std::string(p) + "embeddings.word_embeddings.weight")) o.prefix = p;
+  }
+  safetensors::load_into(*this, r, o);
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace sbert::models

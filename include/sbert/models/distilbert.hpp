@@ -3,6 +3,7 @@
 // transformer.layer.N.attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2},
 // output_layer_norm. Post-LN like BERT, no token types, LayerNorm eps fixed at 1e-12.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -168,55 +169,15 @@ class distilbert_layer : public torch::nn::Module {
 
 class distilbert_model : public encoder {
  public:
-  explicit distilbert_model(distilbert_config c) : config_(std::move(c)) {
-    config_.validate("distilbert_config");
-    embeddings = register_module("embeddings", std::make_shared<distilbert_embeddings>(config_));
-    auto t = register_module("transformer", std::make_shared<torch::nn::Module>());
-    layers = t->register_module("layer", torch::nn::ModuleList());
-    for (std::int64_t i = 0; i < config_.n_layers; ++i) {
-      auto l = std::make_shared<distilbert_layer>(config_);
-      layers->push_back(l);
-      layer_ptrs_.push_back(l);
-    }
-    init_weights();
-  }
+  explicit distilbert_model(distilbert_config c);
 
-  [[nodiscard]] static std::shared_ptr<distilbert_model> load(const std::string& dir) {
-    detail::json_file cfg(detail::join_path(dir, "config.json"));
-    auto c = distilbert_config::from_json(cfg);
-    auto r = safetensors::reader::open(bert_model::weights_path(dir));
-    auto m = std::make_shared<distilbert_model>(c);
-    m->load_weights(r);
-    m->raw_config_ = cfg.text();
-    m->loaded_config_ = c;
-    return m;
-  }
+  [[nodiscard]] static std::shared_ptr<distilbert_model> load(const std::string& dir);
 
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor&,
-                     std::vector<at::Tensor>* hidden_states = nullptr) override {
-    if (input_ids.size(1) > config_.max_position_embeddings)
-      throw model_error("distilbert_model: sequence of " + std::to_string(input_ids.size(1)) +
-                        " tokens exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
-    auto x = embeddings->forward(input_ids);
-    auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
-    auto ext = detail::additive_mask(mask, x.scalar_type());
-    if (hidden_states) hidden_states->push_back(x);
-    for (auto& l : layer_ptrs_) {
-      x = l->forward(x, ext);
-      if (hidden_states) hidden_states->push_back(x);
-    }
-    return x;
-  }
+                     std::vector<at::Tensor>* hidden_states = nullptr) override;
 
   /// HF's _init_weights (normal Linear/Embedding, zero bias and padding row, LayerNorm 1/0).
-  void init_weights() {
-    if (config_.sinusoidal_pos_embds)
-      throw model_error("distilbert_model: random init with sinusoidal_pos_embds is not supported");
-    detail::init_hf_weights(*this, config_.initializer_range);
-    at::NoGradGuard ng;
-    if (config_.pad_token_id >= 0 && config_.pad_token_id < config_.vocab_size)
-      embeddings->word_embeddings->weight[config_.pad_token_id].zero_();
-  }
+  void init_weights();
 
   void load_weights(const safetensors::reader& r) override {
     safetensors::load_options o;
@@ -242,5 +203,60 @@ class distilbert_model : public encoder {
   std::string raw_config_;
   std::vector<std::shared_ptr<distilbert_layer>> layer_ptrs_;
 };
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE distilbert_model::distilbert_model(distilbert_config c)
+    : config_(std::move(c)) {
+  config_.validate("distilbert_config");
+  embeddings = register_module("embeddings", std::make_shared<distilbert_embeddings>(config_));
+  auto t = register_module("transformer", std::make_shared<torch::nn::Module>());
+  layers = t->register_module("layer", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < config_.n_layers; ++i) {
+    auto l = std::make_shared<distilbert_layer>(config_);
+    layers->push_back(l);
+    layer_ptrs_.push_back(l);
+  }
+  init_weights();
+}
+
+SBERT_INLINE std::shared_ptr<distilbert_model> distilbert_model::load(const std::string& dir) {
+  detail::json_file cfg(detail::join_path(dir, "config.json"));
+  auto c = distilbert_config::from_json(cfg);
+  auto r = safetensors::reader::open(bert_model::weights_path(dir));
+  auto m = std::make_shared<distilbert_model>(c);
+  m->load_weights(r);
+  m->raw_config_ = cfg.text();
+  m->loaded_config_ = c;
+  return m;
+}
+
+SBERT_INLINE at::Tensor distilbert_model::forward(const at::Tensor& input_ids,
+                                                  const at::Tensor& attention_mask,
+                                                  const at::Tensor&,
+                                                  std::vector<at::Tensor>* hidden_states) {
+  if (input_ids.size(1) > config_.max_position_embeddings)
+    throw model_error("distilbert_model: sequence of " + std::to_string(input_ids.size(1)) +
+                      " tokens exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
+  auto x = embeddings->forward(input_ids);
+  auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  auto ext = detail::additive_mask(mask, x.scalar_type());
+  if (hidden_states) hidden_states->push_back(x);
+  for (auto& l : layer_ptrs_) {
+    x = l->forward(x, ext);
+    if (hidden_states) hidden_states->push_back(x);
+  }
+  return x;
+}
+
+SBERT_INLINE void distilbert_model::init_weights() {
+  if (config_.sinusoidal_pos_embds)
+    throw model_error("distilbert_model: random init with sinusoidal_pos_embds is not supported");
+  detail::init_hf_weights(*this, config_.initializer_range);
+  at::NoGradGuard ng;
+  if (config_.pad_token_id >= 0 && config_.pad_token_id < config_.vocab_size)
+    embeddings->word_embeddings->weight[config_.pad_token_id].zero_();
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace sbert::models

@@ -11,6 +11,7 @@
 // mask. Like transformers, the bias always uses 32 buckets and max_distance 128, whatever
 // config.relative_attention_num_buckets says (that only sizes the table).
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -147,7 +148,8 @@ namespace detail {
 /// T5's bidirectional bucketing as MPNetEncoder.relative_position_bucket computes it, with the
 /// same tensor ops in the same float32 order on CPU, so bucket boundaries (where log-ratios land
 /// on whole numbers) round exactly as in transformers. [q, k] -> bucket of (k - q).
-inline at::Tensor mpnet_relative_buckets(std::int64_t q_len, std::int64_t k_len,
+#if SBERT_DEFINITIONS
+SBERT_INLINE at::Tensor mpnet_relative_buckets(std::int64_t q_len, std::int64_t k_len,
                                          std::int64_t num_buckets = mpnet_config::used_buckets,
                                          std::int64_t max_distance = mpnet_config::max_distance) {
   const auto opts = at::TensorOptions().dtype(at::kLong);
@@ -166,6 +168,11 @@ inline at::Tensor mpnet_relative_buckets(std::int64_t q_len, std::int64_t k_len,
   large = at::clamp_max(large, half - 1);
   return ret + at::where(is_small, n, large);
 }
+#else
+at::Tensor mpnet_relative_buckets(std::int64_t q_len, std::int64_t k_len,
+                                         std::int64_t num_buckets = mpnet_config::used_buckets,
+                                         std::int64_t max_distance = mpnet_config::max_distance);
+#endif
 
 }  // namespace detail
 
@@ -179,13 +186,7 @@ class mpnet_embeddings : public torch::nn::Module {
             torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)))),
         dropout_p_(c.hidden_dropout_prob) {}
 
-  at::Tensor forward(const at::Tensor& input_ids) {
-    constexpr auto pad = mpnet_config::padding_idx;
-    auto not_pad = input_ids.ne(pad).to(at::kLong);
-    auto positions = not_pad.cumsum(1) * not_pad + pad;
-    auto x = word_embeddings->forward(input_ids) + position_embeddings->forward(positions);
-    return at::dropout(LayerNorm->forward(x), dropout_p_, is_training());
-  }
+  at::Tensor forward(const at::Tensor& input_ids);
 
   torch::nn::Embedding word_embeddings, position_embeddings;
   torch::nn::LayerNorm LayerNorm;  // NOLINT: the checkpoint's name
@@ -254,57 +255,14 @@ class mpnet_layer : public torch::nn::Module {
 /// MPNetModel. The pooler is kept (loaded and saved) but sentence-transformers never uses it.
 class mpnet_model : public encoder {
  public:
-  explicit mpnet_model(mpnet_config c, bool with_pooler = true) : config_(std::move(c)) {
-    config_.validate("mpnet_config");
-    embeddings = register_module("embeddings", std::make_shared<mpnet_embeddings>(config_));
-    auto enc = register_module("encoder", std::make_shared<torch::nn::Module>());
-    layers = enc->register_module("layer", torch::nn::ModuleList());
-    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-      auto l = std::make_shared<mpnet_layer>(config_);
-      layers->push_back(l);
-      layer_ptrs_.push_back(l);
-    }
-    relative_attention_bias = enc->register_module(
-        "relative_attention_bias",
-        torch::nn::Embedding(config_.relative_attention_num_buckets, config_.num_attention_heads));
-    if (with_pooler) pooler = register_module("pooler", std::make_shared<bert_pooler>(config_.bert_layout()));
-    init_weights();
-  }
+  explicit mpnet_model(mpnet_config c, bool with_pooler = true);
 
   /// Reads `dir`/config.json and `dir`/model.safetensors (a HF MPNetModel folder).
-  [[nodiscard]] static std::shared_ptr<mpnet_model> load(const std::string& dir) {
-    detail::json_file cfg(detail::join_path(dir, "config.json"));
-    auto c = mpnet_config::from_json(cfg);
-    auto r = safetensors::reader::open(bert_model::weights_path(dir));
-    const bool has_pooler = r.find("pooler.dense.weight") || r.find("mpnet.pooler.dense.weight");
-    auto m = std::make_shared<mpnet_model>(c, has_pooler);
-    m->load_weights(r);
-    m->raw_config_ = cfg.text();
-    m->loaded_config_ = c;
-    return m;
-  }
+  [[nodiscard]] static std::shared_ptr<mpnet_model> load(const std::string& dir);
 
   /// token_type_ids are ignored: MPNet has no segment embeddings.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor&,
-                     std::vector<at::Tensor>* hidden_states = nullptr) override {
-    if (input_ids.dim() != 2) throw model_error("mpnet_model: input_ids must be [batch, seq]");
-    const auto len = input_ids.size(1);
-    if (len + mpnet_config::padding_idx >= config_.max_position_embeddings)
-      throw model_error("mpnet_model: sequence of " + std::to_string(len) + " tokens exceeds the " +
-                        std::to_string(config_.max_position_embeddings - mpnet_config::padding_idx - 1) +
-                        " positions of max_position_embeddings " +
-                        std::to_string(config_.max_position_embeddings) + " (positions start at 2)");
-    auto x = embeddings->forward(input_ids);
-    auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
-    // One [batch, heads, seq, seq] additive term for every layer: the bias, then the mask.
-    auto bias_and_mask = position_bias(len, x.device()) + detail::additive_mask(mask, x.scalar_type());
-    if (hidden_states) hidden_states->push_back(x);
-    for (auto& l : layer_ptrs_) {
-      x = l->forward(x, bias_and_mask);
-      if (hidden_states) hidden_states->push_back(x);
-    }
-    return x;
-  }
+                     std::vector<at::Tensor>* hidden_states = nullptr) override;
 
   /// The relative position bias [1, heads, seq, seq] (differentiable in the bias table).
   [[nodiscard]] at::Tensor position_bias(std::int64_t len, const at::Device& device) {
@@ -350,16 +308,7 @@ class mpnet_model : public encoder {
  private:
   /// Buckets depend only on the length: computed once per length on CPU (as transformers
   /// does), cached per device.
-  at::Tensor buckets(std::int64_t len, const at::Device& device) {
-    std::lock_guard lock(cache_mutex_);
-    auto key = std::make_pair(len, device.str());
-    auto it = bucket_cache_.find(key);
-    if (it != bucket_cache_.end()) return it->second;
-    auto b = detail::mpnet_relative_buckets(len, len).to(device);
-    if (bucket_cache_.size() > 64) bucket_cache_.clear();  // bounded: lengths vary per batch
-    bucket_cache_.emplace(key, b);
-    return b;
-  }
+  at::Tensor buckets(std::int64_t len, const at::Device& device);
 
   mpnet_config config_, loaded_config_;
   std::string raw_config_;
@@ -367,5 +316,79 @@ class mpnet_model : public encoder {
   std::map<std::pair<std::int64_t, std::string>, at::Tensor> bucket_cache_;
   std::mutex cache_mutex_;
 };
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE at::Tensor mpnet_embeddings::forward(const at::Tensor& input_ids) {
+  constexpr auto pad = mpnet_config::padding_idx;
+  auto not_pad = input_ids.ne(pad).to(at::kLong);
+  auto positions = not_pad.cumsum(1) * not_pad + pad;
+  auto x = word_embeddings->forward(input_ids) + position_embeddings->forward(positions);
+  return at::dropout(LayerNorm->forward(x), dropout_p_, is_training());
+}
+
+SBERT_INLINE mpnet_model::mpnet_model(mpnet_config c, bool with_pooler)
+    : config_(std::move(c)) {
+  config_.validate("mpnet_config");
+  embeddings = register_module("embeddings", std::make_shared<mpnet_embeddings>(config_));
+  auto enc = register_module("encoder", std::make_shared<torch::nn::Module>());
+  layers = enc->register_module("layer", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    auto l = std::make_shared<mpnet_layer>(config_);
+    layers->push_back(l);
+    layer_ptrs_.push_back(l);
+  }
+  relative_attention_bias = enc->register_module(
+      "relative_attention_bias",
+      torch::nn::Embedding(config_.relative_attention_num_buckets, config_.num_attention_heads));
+  if (with_pooler) pooler = register_module("pooler", std::make_shared<bert_pooler>(config_.bert_layout()));
+  init_weights();
+}
+
+SBERT_INLINE std::shared_ptr<mpnet_model> mpnet_model::load(const std::string& dir) {
+  detail::json_file cfg(detail::join_path(dir, "config.json"));
+  auto c = mpnet_config::from_json(cfg);
+  auto r = safetensors::reader::open(bert_model::weights_path(dir));
+  const bool has_pooler = r.find("pooler.dense.weight") || r.find("mpnet.pooler.dense.weight");
+  auto m = std::make_shared<mpnet_model>(c, has_pooler);
+  m->load_weights(r);
+  m->raw_config_ = cfg.text();
+  m->loaded_config_ = c;
+  return m;
+}
+
+SBERT_INLINE at::Tensor mpnet_model::forward(const at::Tensor& input_ids,
+                                             const at::Tensor& attention_mask, const at::Tensor&,
+                                             std::vector<at::Tensor>* hidden_states) {
+  if (input_ids.dim() != 2) throw model_error("mpnet_model: input_ids must be [batch, seq]");
+  const auto len = input_ids.size(1);
+  if (len + mpnet_config::padding_idx >= config_.max_position_embeddings)
+    throw model_error("mpnet_model: sequence of " + std::to_string(len) + " tokens exceeds the " +
+                      std::to_string(config_.max_position_embeddings - mpnet_config::padding_idx - 1) +
+                      " positions of max_position_embeddings " +
+                      std::to_string(config_.max_position_embeddings) + " (positions start at 2)");
+  auto x = embeddings->forward(input_ids);
+  auto mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
+  // One [batch, heads, seq, seq] additive term for every layer: the bias, then the mask.
+  auto bias_and_mask = position_bias(len, x.device()) + detail::additive_mask(mask, x.scalar_type());
+  if (hidden_states) hidden_states->push_back(x);
+  for (auto& l : layer_ptrs_) {
+    x = l->forward(x, bias_and_mask);
+    if (hidden_states) hidden_states->push_back(x);
+  }
+  return x;
+}
+
+SBERT_INLINE at::Tensor mpnet_model::buckets(std::int64_t len, const at::Device& device) {
+  std::lock_guard lock(cache_mutex_);
+  auto key = std::make_pair(len, device.str());
+  auto it = bucket_cache_.find(key);
+  if (it != bucket_cache_.end()) return it->second;
+  auto b = detail::mpnet_relative_buckets(len, len).to(device);
+  if (bucket_cache_.size() > 64) bucket_cache_.clear();  // bounded: lengths vary per batch
+  bucket_cache_.emplace(key, b);
+  return b;
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace sbert::models

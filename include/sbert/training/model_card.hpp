@@ -3,6 +3,7 @@
 // model_card_template.md renders it, and an SVG plot of the training and evaluation curves next
 // to it. The input is a plain struct the trainer fills; nothing here needs torch.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -457,7 +458,8 @@ inline std::pair<std::vector<std::pair<std::string, double>>, std::string> unpre
 using token_counter = std::function<std::size_t(const std::string&)>;
 
 /// min/mean/max tokens (with a token counter) or characters (code points, without one).
-[[nodiscard]] inline column_stats string_column_stats(const std::vector<std::string>& values, const token_counter& tokens = {}) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE column_stats string_column_stats(const std::vector<std::string>& values, const token_counter& tokens = {}) {
   column_stats s{"string", {}};
   const std::size_t n = std::min<std::size_t>(values.size(), 1000);
   if (n == 0) return s;
@@ -472,6 +474,9 @@ using token_counter = std::function<std::size_t(const std::string&)>;
             {"max", std::to_string(static_cast<long long>(*std::max_element(len.begin(), len.end()))) + suffix}};
   return s;
 }
+#else
+[[nodiscard]] column_stats string_column_stats(const std::vector<std::string>& values, const token_counter& tokens = {});
+#endif
 
 /// The share of each value, sorted by value; "~" marks shares when there is more than one value.
 [[nodiscard]] inline column_stats int_column_stats(const std::vector<std::int64_t>& values) {
@@ -581,7 +586,8 @@ template <class S>
 /// training_args as the card's hyperparameter list: transformers' names and their order, as
 /// JSON literals, with the keys the Python card leaves out (output_dir, logging_*, save_*, ...)
 /// left out. Call twice (the run's args and training_args{}) for the values and the defaults.
-[[nodiscard]] inline std::vector<std::pair<std::string, std::string>> card_hyperparameters(const training_args& a) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::vector<std::pair<std::string, std::string>> card_hyperparameters(const training_args& a) {
   auto str = [](const std::string& s) {
     std::string o;
     json::write_string(o, s);
@@ -621,6 +627,9 @@ template <class S>
       {"multi_dataset_batch_sampler", str(multi[static_cast<int>(a.multi_dataset_batch_sampler)])},
   };
 }
+#else
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> card_hyperparameters(const training_args& a);
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // The Training Logs table (the Python card's on_log / on_evaluate bookkeeping over log_history).
@@ -630,7 +639,8 @@ struct training_log_table {
   std::vector<std::map<std::string, double>> rows;
 };
 
-[[nodiscard]] inline training_log_table training_logs(const model_card_data& d) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE training_log_table training_logs(const model_card_data& d) {
   std::vector<std::string> keys;  // first-seen order
   std::vector<std::map<std::string, double>> rows;
   auto add = [&](double epoch, double step, const std::vector<std::pair<std::string, double>>& vals) {
@@ -678,6 +688,9 @@ struct training_log_table {
   std::stable_sort(keys.begin(), keys.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   return {keys, rows};
 }
+#else
+[[nodiscard]] training_log_table training_logs(const model_card_data& d);
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // The SVG plot: training loss and eval losses on the left, evaluator metrics on the right.
@@ -722,7 +735,8 @@ struct series {
   std::string name;
   std::vector<std::pair<double, double>> pts;
 };
-inline std::string panel(const std::string& title, const std::vector<series>& ss, double x0, double y0, double w,
+#if SBERT_DEFINITIONS
+SBERT_INLINE std::string panel(const std::string& title, const std::vector<series>& ss, double x0, double y0, double w,
                          double h) {
   static const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
   const double l = x0 + 60, r = x0 + w - 15, t = y0 + 30, b = y0 + h - 45;
@@ -768,11 +782,16 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
   }
   return o + "</g>\n";
 }
+#else
+std::string panel(const std::string& title, const std::vector<series>& ss, double x0, double y0, double w,
+                         double h);
+#endif
 }  // namespace card_detail
 
 /// The training loss and eval curves of a log history as a standalone SVG document; empty when
 /// the history has nothing to plot. Metrics that are not curves (runtime, throughput) are left out.
-[[nodiscard]] inline std::string training_curves_svg(const std::vector<log_record>& history) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::string training_curves_svg(const std::vector<log_record>& history) {
   using card_detail::series;
   std::vector<series> losses, metrics;
   auto push = [](std::vector<series>& v, const std::string& name, double x, double y) {
@@ -805,11 +824,15 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
   if (!metrics.empty()) o += card_detail::panel("Evaluation", metrics, x0, 0, pw, ph);
   return o + "</svg>\n";
 }
+#else
+[[nodiscard]] std::string training_curves_svg(const std::vector<log_record>& history);
+#endif
 
 // ---------------------------------------------------------------------------------------------
 
 /// The README.md text. `plot_written` says whether the SVG exists next to it (it is linked then).
-[[nodiscard]] inline std::string render_model_card(const model_card_data& d, bool plot_written = false) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::string render_model_card(const model_card_data& d, bool plot_written = false) {
   using namespace card_detail;
   const std::string model_name =
       !d.model_name.empty() ? d.model_name : d.base_model.empty() ? "SentenceTransformer" : "SentenceTransformer based on " + d.base_model;
@@ -1188,9 +1211,13 @@ inline std::string panel(const std::string& title, const std::vector<series>& ss
        "<!--\n## Model Card Contact\n\n*Provides a way for people who have updates to the Model Card, suggestions, or questions, to contact the Model Card authors.*\n-->\n";
   return o;
 }
+#else
+[[nodiscard]] std::string render_model_card(const model_card_data& d, bool plot_written = false);
+#endif
 
 /// Writes README.md (and the curves SVG, when the log has something to plot) into `dir`.
-inline void write_model_card(const std::string& dir, const model_card_data& d) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE void write_model_card(const std::string& dir, const model_card_data& d) {
   std::filesystem::create_directories(dir);
   bool plot = false;
   if (!d.plot_file.empty()) {
@@ -1206,5 +1233,8 @@ inline void write_model_card(const std::string& dir, const model_card_data& d) {
   f << render_model_card(d, plot);
   if (!f) throw error("model card: cannot write " + (std::filesystem::path(dir) / "README.md").string());
 }
+#else
+void write_model_card(const std::string& dir, const model_card_data& d);
+#endif
 
 }  // namespace sbert

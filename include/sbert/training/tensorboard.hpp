@@ -3,6 +3,7 @@
 // (length, masked CRC32C, payload, masked CRC32C) around hand-encoded `Event` protobufs, so
 // `tensorboard --logdir` reads what the trainer logs. Torch-free.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -82,7 +83,8 @@ struct event {
 
 /// Event {wall_time = 1 (double), step = 2 (int64), file_version = 3 | summary = 5}.
 /// Summary {repeated Value value = 1}; Value {tag = 1 (string), simple_value = 2 (float)}.
-[[nodiscard]] inline std::string encode_event(const event& e) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::string encode_event(const event& e) {
   std::string out;
   proto::tag(out, 1, 1);
   std::uint64_t wt;
@@ -108,6 +110,9 @@ struct event {
   }
   return out;
 }
+#else
+[[nodiscard]] std::string encode_event(const event& e);
+#endif
 
 /// A TFRecord: uint64 length, masked CRC32C of the length bytes, data, masked CRC32C of the data
 /// (all little-endian).
@@ -166,7 +171,8 @@ struct reader {
 }  // namespace detail
 
 /// Decodes an Event payload; unknown fields are skipped as protobuf readers do.
-[[nodiscard]] inline event decode_event(std::string_view data, const std::string& file = "") {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE event decode_event(std::string_view data, const std::string& file = "") {
   event e;
   detail::reader r{data, 0, file};
   while (r.i < data.size()) {
@@ -207,10 +213,14 @@ struct reader {
   }
   return e;
 }
+#else
+[[nodiscard]] event decode_event(std::string_view data, const std::string& file = "");
+#endif
 
 /// Reads every record of an event file, checking both CRCs of each; a corrupt or truncated
 /// record is an input_error naming the file and the byte offset.
-[[nodiscard]] inline std::vector<event> read_event_file(const std::string& path) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE std::vector<event> read_event_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw input_error(path, 0, "", "cannot open the event file");
   const std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -234,25 +244,15 @@ struct reader {
   }
   return out;
 }
+#else
+[[nodiscard]] std::vector<event> read_event_file(const std::string& path);
+#endif
 
 /// Appends events to `{dir}/events.out.tfevents.{unix seconds}.{hostname}`, as TensorFlow's and
 /// PyTorch's SummaryWriter name them; the first record carries file_version "brain.Event:2".
 class event_writer {
  public:
-  explicit event_writer(const std::string& dir) {
-    std::filesystem::create_directories(dir);
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::strcpy(host, "localhost");
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(secs) + "." + host)).string();
-    // A second writer in the same second and folder must not overwrite the first file.
-    for (int n = 1; std::filesystem::exists(path_); ++n)
-      path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(secs) + "." + host + "." + std::to_string(n))).string();
-    out_.open(path_, std::ios::binary);
-    if (!out_) throw error("tensorboard: cannot create " + path_);
-    write({.wall_time = now(), .step = 0, .file_version = "brain.Event:2", .values = {}});
-    flush();
-  }
+  explicit event_writer(const std::string& dir);
 
   [[nodiscard]] const std::string& path() const { return path_; }
 
@@ -296,6 +296,24 @@ class event_writer {
   return "train/" + key;
 }
 
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE event_writer::event_writer(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::strcpy(host, "localhost");
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(secs) + "." + host)).string();
+  // A second writer in the same second and folder must not overwrite the first file.
+  for (int n = 1; std::filesystem::exists(path_); ++n)
+    path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(secs) + "." + host + "." + std::to_string(n))).string();
+  out_.open(path_, std::ios::binary);
+  if (!out_) throw error("tensorboard: cannot create " + path_);
+  write({.wall_time = now(), .step = 0, .file_version = "brain.Event:2", .values = {}});
+  flush();
+}
+#endif  // SBERT_DEFINITIONS
+
 }  // namespace sbert::tensorboard
 
 namespace sbert {
@@ -304,7 +322,8 @@ namespace sbert {
 /// trainer's global step (transformers' TensorBoardCallback). The "step" key the trainer adds to
 /// each record is the x axis, not a scalar of its own. The file is opened on the first log, so
 /// a callback built but never used leaves no empty run behind.
-[[nodiscard]] inline callback tensorboard_callback(std::string log_dir) {
+#if SBERT_DEFINITIONS
+[[nodiscard]] SBERT_INLINE callback tensorboard_callback(std::string log_dir) {
   struct state_t {
     std::string dir;
     std::unique_ptr<tensorboard::event_writer> w;
@@ -324,5 +343,8 @@ namespace sbert {
   };
   return c;
 }
+#else
+[[nodiscard]] callback tensorboard_callback(std::string log_dir);
+#endif
 
 }  // namespace sbert

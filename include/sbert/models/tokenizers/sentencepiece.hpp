@@ -18,6 +18,7 @@
 // In the XLM-R layout, special tokens written in the text (<s>, <mask>, ...) are matched first,
 // as both Python tokenizers do.
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <algorithm>
 #include <array>
 #include <cfloat>
@@ -63,16 +64,7 @@ class pb_reader {
 
   [[nodiscard]] bool done() const { return p_ >= end_; }
 
-  std::uint64_t varint() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ >= end_) fail("truncated varint");
-      const auto b = static_cast<std::uint8_t>(*p_++);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    fail("varint longer than 10 bytes");
-  }
+  std::uint64_t varint();
 
   /// Reads a tag; returns {field number, wire type}.
   std::pair<std::uint32_t, int> tag() {
@@ -82,21 +74,9 @@ class pb_reader {
     return {static_cast<std::uint32_t>(field), static_cast<int>(t & 7)};
   }
 
-  std::string_view bytes() {
-    const std::uint64_t n = varint();
-    if (n > static_cast<std::uint64_t>(end_ - p_)) fail("length-delimited field runs past the end");
-    std::string_view s(p_, static_cast<std::size_t>(n));
-    p_ += n;
-    return s;
-  }
+  std::string_view bytes();
 
-  std::uint32_t fixed32() {
-    if (end_ - p_ < 4) fail("truncated fixed32");
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p_[i]);
-    p_ += 4;
-    return v;
-  }
+  std::uint32_t fixed32();
 
   float float32() {
     const std::uint32_t u = fixed32();
@@ -105,18 +85,7 @@ class pb_reader {
     return f;
   }
 
-  void skip(int wire) {
-    switch (wire) {
-      case 0: varint(); break;
-      case 1:
-        if (end_ - p_ < 8) fail("truncated fixed64");
-        p_ += 8;
-        break;
-      case 2: bytes(); break;
-      case 5: fixed32(); break;
-      default: fail("unsupported wire type " + std::to_string(wire));
-    }
-  }
+  void skip(int wire);
 
   void expect(int wire, int want, const char* field) {
     if (wire != want) fail(std::string("field '") + field + "' has wire type " + std::to_string(wire) + ", expected " + std::to_string(want));
@@ -183,7 +152,8 @@ struct model_proto {
   bool escape_whitespaces = true;
 };
 
-inline void parse_piece(std::string_view buf, piece& p, const std::string& what) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE void parse_piece(std::string_view buf, piece& p, const std::string& what) {
   pb_reader r(buf, what);
   while (!r.done()) {
     auto [field, wire] = r.tag();
@@ -201,8 +171,12 @@ inline void parse_piece(std::string_view buf, piece& p, const std::string& what)
     }
   }
 }
+#else
+void parse_piece(std::string_view buf, piece& p, const std::string& what);
+#endif
 
-inline void parse_trainer_spec(std::string_view buf, model_proto& m, const std::string& what) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE void parse_trainer_spec(std::string_view buf, model_proto& m, const std::string& what) {
   pb_reader r(buf, what);
   auto as_int32 = [](std::uint64_t v) { return static_cast<int>(static_cast<std::int32_t>(static_cast<std::uint32_t>(v))); };
   while (!r.done()) {
@@ -219,8 +193,12 @@ inline void parse_trainer_spec(std::string_view buf, model_proto& m, const std::
     }
   }
 }
+#else
+void parse_trainer_spec(std::string_view buf, model_proto& m, const std::string& what);
+#endif
 
-inline void parse_normalizer_spec(std::string_view buf, model_proto& m, const std::string& what) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE void parse_normalizer_spec(std::string_view buf, model_proto& m, const std::string& what) {
   pb_reader r(buf, what);
   while (!r.done()) {
     auto [field, wire] = r.tag();
@@ -234,8 +212,12 @@ inline void parse_normalizer_spec(std::string_view buf, model_proto& m, const st
     }
   }
 }
+#else
+void parse_normalizer_spec(std::string_view buf, model_proto& m, const std::string& what);
+#endif
 
-inline model_proto parse_model(std::string_view buf, const std::string& what) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE model_proto parse_model(std::string_view buf, const std::string& what) {
   model_proto m;
   pb_reader r(buf, what);
   while (!r.done()) {
@@ -254,9 +236,13 @@ inline model_proto parse_model(std::string_view buf, const std::string& what) {
   }
   return m;
 }
+#else
+model_proto parse_model(std::string_view buf, const std::string& what);
+#endif
 
 /// Serializes the fields sbert understands (used when the source was a tokenizer.json).
-inline std::string serialize_model(const model_proto& m) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE std::string serialize_model(const model_proto& m) {
   std::string out;
   for (const auto& p : m.pieces) {
     std::string sp;
@@ -284,6 +270,9 @@ inline std::string serialize_model(const model_proto& m) {
   put_bytes(out, 3, ns);
   return out;
 }
+#else
+std::string serialize_model(const model_proto& m);
+#endif
 
 // ---- UTF-8 as sentencepiece sees it --------------------------------------------------------
 
@@ -325,28 +314,7 @@ inline bool valid_utf8_prefix(std::string_view s, std::size_t& len) {
 class piece_trie {
  public:
   /// keys need not be sorted; values are >= 0.
-  void build(std::vector<std::pair<std::string_view, int>> keys) {
-    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
-      return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),
-                                          [](char x, char y) { return static_cast<std::uint8_t>(x) < static_cast<std::uint8_t>(y); });
-    });
-    nodes_.assign(1024, node{});
-    next_free_.clear();
-    grow(1024);
-    occupy(0, 0);  // the root
-    empty_ = keys.empty();
-    if (!keys.empty()) insert(0, keys, 0, keys.size(), 0);
-    // trim the tail of never-used slots but keep room for base + 255
-    std::int32_t max_base = 0;
-    std::size_t last_used = 0;
-    for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      if (nodes_[i].check >= 0) last_used = i;
-      max_base = std::max(max_base, nodes_[i].base);
-    }
-    nodes_.resize(std::max<std::size_t>(last_used + 1, static_cast<std::size_t>(max_base) + 256));
-    next_free_.clear();
-    next_free_.shrink_to_fit();
-  }
+  void build(std::vector<std::pair<std::string_view, int>> keys);
 
   /// Follows one byte; returns false when there is no transition.
   [[nodiscard]] bool step(std::uint32_t& s, std::uint8_t c) const {
@@ -365,18 +333,7 @@ class piece_trie {
   }
 
   /// Length of the longest key that is a prefix of `text`, 0 when none.
-  [[nodiscard]] std::size_t longest_prefix(std::string_view text, int* value = nullptr) const {
-    std::uint32_t s = 0;
-    std::size_t best = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (!step(s, static_cast<std::uint8_t>(text[i]))) break;
-      if (nodes_[s].value >= 0) {
-        best = i + 1;
-        if (value) *value = nodes_[s].value;
-      }
-    }
-    return best;
-  }
+  [[nodiscard]] std::size_t longest_prefix(std::string_view text, int* value = nullptr) const;
   [[nodiscard]] bool empty() const { return empty_; }
   [[nodiscard]] bool has_first_byte(std::uint8_t c) const {
     std::uint32_t st = 0;
@@ -393,67 +350,15 @@ class piece_trie {
   std::vector<std::uint32_t> next_free_;  // union-find: next_free_[i] == i iff slot i is free
   bool empty_ = true;
 
-  void grow(std::size_t n) {
-    if (n > nodes_.size()) {
-      std::size_t cap = nodes_.size();
-      while (cap < n) cap *= 2;
-      nodes_.resize(cap);
-    }
-    const std::size_t old = next_free_.size();
-    if (old < nodes_.size() + 1) {
-      next_free_.resize(nodes_.size() + 1);
-      for (std::size_t k = old; k < next_free_.size(); ++k) next_free_[k] = static_cast<std::uint32_t>(k);
-    }
-  }
+  void grow(std::size_t n);
   /// The first free slot at or after i (amortized near O(1) by path compression).
-  std::uint32_t find_free(std::uint32_t i) {
-    const std::size_t n = nodes_.size();
-    if (i >= n) return i;
-    std::uint32_t r = i;
-    while (r < n && next_free_[r] != r) r = next_free_[r];
-    while (i != r) {
-      const std::uint32_t nx = next_free_[i];
-      next_free_[i] = r;
-      i = nx;
-    }
-    return r;
-  }
+  std::uint32_t find_free(std::uint32_t i);
   void occupy(std::size_t t, std::uint32_t parent) {
     nodes_[t].check = static_cast<std::int32_t>(parent);
     next_free_[t] = static_cast<std::uint32_t>(t) + 1;
   }
 
-  void insert(std::uint32_t s, const std::vector<std::pair<std::string_view, int>>& keys, std::size_t lo, std::size_t hi, std::size_t depth) {
-    if (keys[lo].first.size() == depth) {
-      nodes_[s].value = keys[lo].second;
-      ++lo;
-    }
-    if (lo >= hi) return;
-    // distinct next bytes and their key ranges
-    std::vector<std::tuple<std::uint8_t, std::size_t, std::size_t>> kids;
-    for (std::size_t i = lo; i < hi;) {
-      const auto c = static_cast<std::uint8_t>(keys[i].first[depth]);
-      std::size_t j = i + 1;
-      while (j < hi && static_cast<std::uint8_t>(keys[j].first[depth]) == c) ++j;
-      kids.emplace_back(c, i, j);
-      i = j;
-    }
-    const std::uint8_t first = std::get<0>(kids.front());
-    std::uint32_t pos = find_free(static_cast<std::uint32_t>(first) + 1);
-    std::int32_t base = 0;
-    for (;;) {
-      base = static_cast<std::int32_t>(pos) - first;
-      grow(static_cast<std::size_t>(base) + 256);
-      bool ok = true;
-      for (const auto& k : kids)
-        if (nodes_[static_cast<std::size_t>(base) + std::get<0>(k)].check >= 0) { ok = false; break; }
-      if (ok) break;
-      pos = find_free(pos + 1);
-    }
-    nodes_[s].base = base;
-    for (const auto& k : kids) occupy(static_cast<std::size_t>(base) + std::get<0>(k), s);
-    for (const auto& [c, a, b] : kids) insert(static_cast<std::uint32_t>(base) + c, keys, a, b, depth + 1);
-  }
+  void insert(std::uint32_t s, const std::vector<std::pair<std::string_view, int>>& keys, std::size_t lo, std::size_t hi, std::size_t depth);
 };
 
 // ---- the precompiled charsmap (a darts-clone double array + NUL-separated strings) ---------
@@ -461,25 +366,7 @@ class piece_trie {
 class charsmap {
  public:
   charsmap() = default;
-  charsmap(std::string_view blob, const std::string& what) {
-    if (blob.empty()) return;
-    if (blob.size() <= 4) throw model_error(what + ": precompiled_charsmap is broken (shorter than its header)");
-    std::uint32_t trie_size = 0;
-    for (int i = 3; i >= 0; --i) trie_size = (trie_size << 8) | static_cast<std::uint8_t>(blob[i]);
-    if (trie_size >= blob.size() || trie_size > blob.size() - 4)
-      throw model_error(what + ": precompiled_charsmap trie size " + std::to_string(trie_size) + " exceeds the blob (" + std::to_string(blob.size()) + " bytes)");
-    const std::size_t n = trie_size / 4;
-    if (n == 0) throw model_error(what + ": precompiled_charsmap has an empty trie");
-    units_.resize(n);
-    const char* p = blob.data() + 4;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::uint32_t u = 0;
-      for (int b = 3; b >= 0; --b) u = (u << 8) | static_cast<std::uint8_t>(p[4 * i + b]);
-      units_[i] = u;
-    }
-    normalized_.assign(blob.data() + 4 + trie_size, blob.size() - 4 - trie_size);
-    what_ = what;
-  }
+  charsmap(std::string_view blob, const std::string& what);
   [[nodiscard]] bool empty() const { return units_.empty(); }
 
   /// Whether some rule starts with byte `c` (false: a lone ASCII `c` maps to itself).
@@ -492,38 +379,7 @@ class charsmap {
   /// Longest rule matching a prefix of `in` (among the first 32 matches, as sentencepiece);
   /// returns the consumed length (0: none) and the replacement. `shortest`: the first match
   /// instead, as Hugging Face's Precompiled normalizer takes it.
-  std::size_t longest(std::string_view in, std::string_view& replacement, bool shortest = false) const {
-    const std::size_t max_results = shortest ? 1 : 32;
-    std::size_t found = 0, best_len = 0;
-    std::uint32_t best_val = 0;
-    std::size_t pos = 0;
-    std::uint32_t unit = units_[0];
-    pos ^= offset(unit);
-    for (std::size_t i = 0; i < in.size(); ++i) {
-      const auto c = static_cast<std::uint8_t>(in[i]);
-      pos ^= c;
-      if (pos >= units_.size()) break;
-      unit = units_[pos];
-      if (label(unit) != c) break;
-      pos ^= offset(unit);
-      if (has_leaf(unit)) {
-        if (pos >= units_.size()) break;
-        if (found < max_results && (best_len == 0 || i + 1 > best_len)) {
-          best_len = i + 1;
-          best_val = units_[pos] & 0x7FFFFFFFu;
-        }
-        ++found;
-        if (shortest) break;
-      }
-    }
-    if (best_len == 0) return 0;
-    if (best_val >= normalized_.size()) throw model_error(what_ + ": precompiled_charsmap points past its string table");
-    const char* s = normalized_.data() + best_val;
-    const void* nul = std::memchr(s, 0, normalized_.size() - best_val);
-    if (!nul) throw model_error(what_ + ": precompiled_charsmap string is not NUL-terminated");
-    replacement = std::string_view(s, static_cast<std::size_t>(static_cast<const char*>(nul) - s));
-    return best_len;
-  }
+  std::size_t longest(std::string_view in, std::string_view& replacement, bool shortest = false) const;
 
  private:
   static std::uint32_t offset(std::uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
@@ -559,6 +415,199 @@ inline bool ends_with(const std::string& s, std::string_view suf) {
   return s.size() >= suf.size() && std::memcmp(s.data() + s.size() - suf.size(), suf.data(), suf.size()) == 0;
 }
 
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE charsmap::charsmap(std::string_view blob, const std::string& what) {
+  if (blob.empty()) return;
+  if (blob.size() <= 4) throw model_error(what + ": precompiled_charsmap is broken (shorter than its header)");
+  std::uint32_t trie_size = 0;
+  for (int i = 3; i >= 0; --i) trie_size = (trie_size << 8) | static_cast<std::uint8_t>(blob[i]);
+  if (trie_size >= blob.size() || trie_size > blob.size() - 4)
+    throw model_error(what + ": precompiled_charsmap trie size " + std::to_string(trie_size) + " exceeds the blob (" + std::to_string(blob.size()) + " bytes)");
+  const std::size_t n = trie_size / 4;
+  if (n == 0) throw model_error(what + ": precompiled_charsmap has an empty trie");
+  units_.resize(n);
+  const char* p = blob.data() + 4;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u = 0;
+    for (int b = 3; b >= 0; --b) u = (u << 8) | static_cast<std::uint8_t>(p[4 * i + b]);
+    units_[i] = u;
+  }
+  normalized_.assign(blob.data() + 4 + trie_size, blob.size() - 4 - trie_size);
+  what_ = what;
+}
+
+SBERT_INLINE std::size_t charsmap::longest(std::string_view in, std::string_view& replacement,
+                                           bool shortest) const {
+  const std::size_t max_results = shortest ? 1 : 32;
+  std::size_t found = 0, best_len = 0;
+  std::uint32_t best_val = 0;
+  std::size_t pos = 0;
+  std::uint32_t unit = units_[0];
+  pos ^= offset(unit);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const auto c = static_cast<std::uint8_t>(in[i]);
+    pos ^= c;
+    if (pos >= units_.size()) break;
+    unit = units_[pos];
+    if (label(unit) != c) break;
+    pos ^= offset(unit);
+    if (has_leaf(unit)) {
+      if (pos >= units_.size()) break;
+      if (found < max_results && (best_len == 0 || i + 1 > best_len)) {
+        best_len = i + 1;
+        best_val = units_[pos] & 0x7FFFFFFFu;
+      }
+      ++found;
+      if (shortest) break;
+    }
+  }
+  if (best_len == 0) return 0;
+  if (best_val >= normalized_.size()) throw model_error(what_ + ": precompiled_charsmap points past its string table");
+  const char* s = normalized_.data() + best_val;
+  const void* nul = std::memchr(s, 0, normalized_.size() - best_val);
+  if (!nul) throw model_error(what_ + ": precompiled_charsmap string is not NUL-terminated");
+  replacement = std::string_view(s, static_cast<std::size_t>(static_cast<const char*>(nul) - s));
+  return best_len;
+}
+
+SBERT_INLINE void piece_trie::build(std::vector<std::pair<std::string_view, int>> keys) {
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),
+                                        [](char x, char y) { return static_cast<std::uint8_t>(x) < static_cast<std::uint8_t>(y); });
+  });
+  nodes_.assign(1024, node{});
+  next_free_.clear();
+  grow(1024);
+  occupy(0, 0);  // the root
+  empty_ = keys.empty();
+  if (!keys.empty()) insert(0, keys, 0, keys.size(), 0);
+  // trim the tail of never-used slots but keep room for base + 255
+  std::int32_t max_base = 0;
+  std::size_t last_used = 0;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].check >= 0) last_used = i;
+    max_base = std::max(max_base, nodes_[i].base);
+  }
+  nodes_.resize(std::max<std::size_t>(last_used + 1, static_cast<std::size_t>(max_base) + 256));
+  next_free_.clear();
+  next_free_.shrink_to_fit();
+}
+
+SBERT_INLINE std::size_t piece_trie::longest_prefix(std::string_view text, int* value) const {
+  std::uint32_t s = 0;
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!step(s, static_cast<std::uint8_t>(text[i]))) break;
+    if (nodes_[s].value >= 0) {
+      best = i + 1;
+      if (value) *value = nodes_[s].value;
+    }
+  }
+  return best;
+}
+
+SBERT_INLINE void piece_trie::grow(std::size_t n) {
+  if (n > nodes_.size()) {
+    std::size_t cap = nodes_.size();
+    while (cap < n) cap *= 2;
+    nodes_.resize(cap);
+  }
+  const std::size_t old = next_free_.size();
+  if (old < nodes_.size() + 1) {
+    next_free_.resize(nodes_.size() + 1);
+    for (std::size_t k = old; k < next_free_.size(); ++k) next_free_[k] = static_cast<std::uint32_t>(k);
+  }
+}
+
+SBERT_INLINE std::uint32_t piece_trie::find_free(std::uint32_t i) {
+  const std::size_t n = nodes_.size();
+  if (i >= n) return i;
+  std::uint32_t r = i;
+  while (r < n && next_free_[r] != r) r = next_free_[r];
+  while (i != r) {
+    const std::uint32_t nx = next_free_[i];
+    next_free_[i] = r;
+    i = nx;
+  }
+  return r;
+}
+
+SBERT_INLINE void piece_trie::insert(std::uint32_t s,
+                                     const std::vector<std::pair<std::string_view, int>>& keys,
+                                     std::size_t lo, std::size_t hi, std::size_t depth) {
+  if (keys[lo].first.size() == depth) {
+    nodes_[s].value = keys[lo].second;
+    ++lo;
+  }
+  if (lo >= hi) return;
+  // distinct next bytes and their key ranges
+  std::vector<std::tuple<std::uint8_t, std::size_t, std::size_t>> kids;
+  for (std::size_t i = lo; i < hi;) {
+    const auto c = static_cast<std::uint8_t>(keys[i].first[depth]);
+    std::size_t j = i + 1;
+    while (j < hi && static_cast<std::uint8_t>(keys[j].first[depth]) == c) ++j;
+    kids.emplace_back(c, i, j);
+    i = j;
+  }
+  const std::uint8_t first = std::get<0>(kids.front());
+  std::uint32_t pos = find_free(static_cast<std::uint32_t>(first) + 1);
+  std::int32_t base = 0;
+  for (;;) {
+    base = static_cast<std::int32_t>(pos) - first;
+    grow(static_cast<std::size_t>(base) + 256);
+    bool ok = true;
+    for (const auto& k : kids)
+      if (nodes_[static_cast<std::size_t>(base) + std::get<0>(k)].check >= 0) { ok = false; break; }
+    if (ok) break;
+    pos = find_free(pos + 1);
+  }
+  nodes_[s].base = base;
+  for (const auto& k : kids) occupy(static_cast<std::size_t>(base) + std::get<0>(k), s);
+  for (const auto& [c, a, b] : kids) insert(static_cast<std::uint32_t>(base) + c, keys, a, b, depth + 1);
+}
+
+SBERT_INLINE std::uint64_t pb_reader::varint() {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p_ >= end_) fail("truncated varint");
+    const auto b = static_cast<std::uint8_t>(*p_++);
+    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+    if (!(b & 0x80)) return v;
+  }
+  fail("varint longer than 10 bytes");
+}
+
+SBERT_INLINE std::string_view pb_reader::bytes() {
+  const std::uint64_t n = varint();
+  if (n > static_cast<std::uint64_t>(end_ - p_)) fail("length-delimited field runs past the end");
+  std::string_view s(p_, static_cast<std::size_t>(n));
+  p_ += n;
+  return s;
+}
+
+SBERT_INLINE std::uint32_t pb_reader::fixed32() {
+  if (end_ - p_ < 4) fail("truncated fixed32");
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p_[i]);
+  p_ += 4;
+  return v;
+}
+
+SBERT_INLINE void pb_reader::skip(int wire) {
+  switch (wire) {
+    case 0: varint(); break;
+    case 1:
+      if (end_ - p_ < 8) fail("truncated fixed64");
+      p_ += 8;
+      break;
+    case 2: bytes(); break;
+    case 5: fixed32(); break;
+    default: fail("unsupported wire type " + std::to_string(wire));
+  }
+}
+#endif  // SBERT_DEFINITIONS
+
 }  // namespace spm_detail
 
 /// SentencePiece tokenizer: loads a `.model` file or an XLM-RoBERTa `tokenizer.json`.
@@ -574,15 +623,7 @@ class sentencepiece_tokenizer : public tokenizer {
   // ---- loading ---------------------------------------------------------------------------
 
   static sentencepiece_tokenizer from_model_bytes(std::string bytes, sentencepiece_layout layout = sentencepiece_layout::xlm_roberta,
-                                                  const std::string& name = "<memory>") {
-    sentencepiece_tokenizer t;
-    t.name_ = name;
-    t.raw_model_ = std::move(bytes);
-    t.model_ = spm_detail::parse_model(t.raw_model_, name);
-    t.layout_ = layout;
-    t.init();
-    return t;
-  }
+                                                  const std::string& name = "<memory>");
 
   static sentencepiece_tokenizer from_model_file(const std::string& path, sentencepiece_layout layout = sentencepiece_layout::xlm_roberta) {
     return from_model_bytes(read_file(path), layout, path);
@@ -597,50 +638,7 @@ class sentencepiece_tokenizer : public tokenizer {
   /// A folder: its tokenizer.json when that holds a Unigram model (what Python's fast tokenizer
   /// reads), else sentencepiece.bpe.model / spiece.model / tokenizer.model, with the XLM-R
   /// layout when tokenizer_config.json's tokenizer_class says XLMRoberta*.
-  static sentencepiece_tokenizer load(const std::string& directory) {
-    namespace fs = std::filesystem;
-    const fs::path dir(directory);
-    sentencepiece_layout layout = sentencepiece_layout::plain;
-    std::size_t max_len = 0;
-    const fs::path cfg = dir / "tokenizer_config.json";
-    if (fs::exists(cfg)) {
-      // on-demand: transformers writes model_max_length = int(1e30) for "unknown", an integer
-      // too big for the DOM parser's integer types
-      const simdjson::padded_string text(read_file(cfg.string()));
-      simdjson::ondemand::parser parser;
-      auto fail = [&](simdjson::error_code e) { return model_error(cfg.string() + ": invalid JSON: " + simdjson::error_message(e)); };
-      simdjson::ondemand::document doc;
-      simdjson::ondemand::object obj;
-      if (auto e = parser.iterate(text).get(doc)) throw fail(e);
-      if (auto e = doc.get_object().get(obj)) throw fail(e);
-      for (auto field : obj) {
-        std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) throw fail(e);
-        if (key == "tokenizer_class") {
-          std::string_view cls;
-          if (!field.value().get_string().get(cls) && cls.find("XLMRoberta") != std::string_view::npos) layout = sentencepiece_layout::xlm_roberta;
-        } else if (key == "model_max_length") {
-          double d = 0;
-          if (auto e = field.value().get_double().get(d)) {
-            if (e != simdjson::INCORRECT_TYPE) throw fail(e);  // null: unknown
-          } else if (d > 0 && d < 1e9) {
-            max_len = static_cast<std::size_t>(d);
-          }
-        }
-      }
-    }
-    if (unigram_json(dir / "tokenizer.json")) {
-      auto t = from_tokenizer_json((dir / "tokenizer.json").string());
-      t.model_max_length_ = max_len;
-      return t;
-    }
-    if (auto f = model_file(dir)) {
-      auto t = from_model_file(f->string(), layout);
-      t.model_max_length_ = max_len;
-      return t;
-    }
-    throw model_error(directory + ": no sentencepiece.bpe.model, spiece.model, tokenizer.model or Unigram tokenizer.json");
-  }
+  static sentencepiece_tokenizer load(const std::string& directory);
 
   /// Whether load(directory) would find a SentencePiece tokenizer there.
   [[nodiscard]] static bool is_sentencepiece_folder(const std::string& directory) {
@@ -660,100 +658,14 @@ class sentencepiece_tokenizer : public tokenizer {
   /// encode() into a reused `out`; without token strings nothing is allocated once the
   /// buffers (here and in the per-thread scratch) have grown.
   void encode_into(encoding& out, std::string_view text, std::optional<std::string_view> pair = std::nullopt,
-                   std::size_t max_length = 0, bool with_tokens = true) const override {
-    auto& scratch = tls();
-    std::vector<spm_token>& a = scratch.seg_a;
-    std::vector<spm_token>& b = scratch.seg_b;
-    a.clear();
-    b.clear();
-    std::size_t bufs = 0;
-    encode_text(text, a, scratch, bufs);
-    if (pair) encode_text(*pair, b, scratch, bufs);
-
-    const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
-    const std::size_t specials = xlmr ? (pair ? 4 : 2) : 0;
-    std::size_t na_len = a.size(), nb_len = b.size();
-    if (max_length > 0) {
-      const std::size_t budget = max_length > specials ? max_length - specials : 0;
-      if (!pair) {
-        na_len = std::min(na_len, budget);
-      } else if (na_len + nb_len > budget) {
-        // longest-first, as the Rust tokenizers do it
-        std::size_t n1 = na_len, n2 = nb_len;
-        const bool swap = n1 > n2;
-        if (swap) std::swap(n1, n2);
-        n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
-        if (n1 + n2 > budget) {
-          n1 = budget / 2;
-          n2 = n1 + budget % 2;
-        }
-        if (swap) std::swap(n1, n2);
-        na_len = std::min(na_len, n1);
-        nb_len = std::min(nb_len, n2);
-      }
-    }
-    const std::size_t total = na_len + nb_len + specials;
-    out.input_ids.clear();
-    out.tokens.clear();
-    out.input_ids.reserve(total);
-    if (with_tokens) out.tokens.reserve(total);
-    auto push_special = [&](std::int64_t id, std::string_view tok) {
-      out.input_ids.push_back(id);
-      if (with_tokens) out.tokens.emplace_back(tok);
-    };
-    auto push_seg = [&](const std::vector<spm_token>& seg, std::size_t n) {
-      for (std::size_t i = 0; i < n; ++i) out.input_ids.push_back(seg[i].added ? seg[i].id : output_id(seg[i].id));
-      if (with_tokens)
-        for (std::size_t i = 0; i < n; ++i) {
-          if (xlmr && !seg[i].added && seg[i].id == unk_id_)
-            out.tokens.emplace_back(unk_token_);
-          else
-            out.tokens.emplace_back(seg[i].piece);
-        }
-    };
-    if (xlmr) push_special(bos_out_, bos_token_);
-    push_seg(a, na_len);
-    if (xlmr) push_special(eos_out_, eos_token_);
-    if (pair) {
-      if (xlmr) push_special(eos_out_, eos_token_);
-      push_seg(b, nb_len);
-      if (xlmr) push_special(eos_out_, eos_token_);
-    }
-    out.token_type_ids.assign(out.input_ids.size(), 0);
-    out.attention_mask.assign(out.input_ids.size(), 1);
-  }
+                   std::size_t max_length = 0, bool with_tokens = true) const override;
 
   [[nodiscard]] std::int64_t pad_id() const override { return pad_out_; }
   [[nodiscard]] std::size_t vocab_size() const override { return vocab_size_; }
 
   /// Writes the model back byte-for-byte (or the tokenizer.json it came from), plus
   /// tokenizer_config.json / special_tokens_map.json, so load(directory) gives the same tokenizer.
-  void save(const std::string& directory) const override {
-    namespace fs = std::filesystem;
-    fs::create_directories(directory);
-    const fs::path dir(directory);
-    const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
-    if (!raw_model_.empty()) {
-      write_file((dir / (xlmr ? "sentencepiece.bpe.model" : "spiece.model")).string(), raw_model_);
-    } else {
-      write_file((dir / "tokenizer.json").string(), raw_json_);
-    }
-    using json::value;
-    const json::dump_options pretty{2, false, false};
-    value cfg = value::make_object();
-    value specials = value::make_object();
-    if (xlmr) {
-      cfg.set("tokenizer_class", "XLMRobertaTokenizer");
-      for (const auto& [k, v] : {std::pair{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"sep_token", "</s>"}, {"cls_token", "<s>"},
-                                 {"unk_token", "<unk>"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"}}) {
-        cfg.set(k, v);
-        specials.set(k, v);
-      }
-    }
-    if (model_max_length_) cfg.set("model_max_length", model_max_length_);
-    write_file((dir / "tokenizer_config.json").string(), json::dump(cfg, pretty) + "\n");
-    if (xlmr) write_file((dir / "special_tokens_map.json").string(), json::dump(specials, pretty) + "\n");
-  }
+  void save(const std::string& directory) const override;
 
   /// tokenizer_config.json's model_max_length (0: unknown); the Transformer module caps
   /// max_seq_length with it.
@@ -763,41 +675,17 @@ class sentencepiece_tokenizer : public tokenizer {
   // ---- spm-level API ---------------------------------------------------------------------
 
   /// sentencepiece's normalization (charsmap, whitespace handling, U+2581 escaping).
-  [[nodiscard]] std::string normalize(std::string_view text) const {
-    std::string out;
-    if (hf_)
-      normalize_hf(text, out, true);
-    else
-      normalize_into(text, out);
-    return out;
-  }
+  [[nodiscard]] std::string normalize(std::string_view text) const;
 
   /// Raw spm ids, as spm_encode --output_format=id prints them (no specials, no offset).
-  void encode_ids(std::string_view text, std::vector<int>& out) const {
-    auto& s = tls();
-    s.seg_a.clear();
-    std::size_t bufs = 0;
-    encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
-    out.clear();
-    out.reserve(s.seg_a.size());
-    for (const auto& t : s.seg_a) out.push_back(t.id);
-  }
+  void encode_ids(std::string_view text, std::vector<int>& out) const;
   [[nodiscard]] std::vector<int> encode_ids(std::string_view text) const {
     std::vector<int> v;
     encode_ids(text, v);
     return v;
   }
   /// Pieces, as spm_encode --output_format=piece prints them.
-  [[nodiscard]] std::vector<std::string> encode_pieces(std::string_view text) const {
-    auto& s = tls();
-    s.seg_a.clear();
-    std::size_t bufs = 0;
-    encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
-    std::vector<std::string> v;
-    v.reserve(s.seg_a.size());
-    for (const auto& t : s.seg_a) v.emplace_back(t.piece);
-    return v;
-  }
+  [[nodiscard]] std::vector<std::string> encode_pieces(std::string_view text) const;
 
   [[nodiscard]] std::size_t spm_size() const { return model_.pieces.size(); }
   [[nodiscard]] const std::string& id_to_piece(int spm_id) const { return model_.pieces.at(static_cast<std::size_t>(spm_id)).text; }
@@ -868,27 +756,7 @@ class sentencepiece_tokenizer : public tokenizer {
 
   /// Splits the raw text at added tokens (<s>, <mask>, ... as the Python tokenizers do), and
   /// runs sentencepiece on the pieces between them.
-  void encode_text(std::string_view text, std::vector<spm_token>& out, scratch& s, std::size_t& bufs) const {
-    if (added_.empty()) {
-      encode_spm(text, norm_buffer(s, bufs), out, s, true);
-      return;
-    }
-    std::size_t seg = 0;
-    for (std::size_t pos = 0; pos < text.size();) {
-      int idx = -1;
-      const std::size_t n = added_first_[static_cast<std::uint8_t>(text[pos])] ? added_trie_.longest_prefix(text.substr(pos), &idx) : 0;
-      if (n == 0) {
-        ++pos;
-        continue;
-      }
-      if (pos > seg) encode_spm(text.substr(seg, pos - seg), norm_buffer(s, bufs), out, s, seg == 0);
-      const auto& a = added_[static_cast<std::size_t>(idx)];
-      out.push_back({static_cast<int>(a.second), a.first, true});
-      pos += n;
-      seg = pos;
-    }
-    if (seg < text.size()) encode_spm(text.substr(seg), norm_buffer(s, bufs), out, s, seg == 0);
-  }
+  void encode_text(std::string_view text, std::vector<spm_token>& out, scratch& s, std::size_t& bufs) const;
 
   std::string name_;
   std::string raw_model_;
@@ -931,17 +799,7 @@ class sentencepiece_tokenizer : public tokenizer {
   std::size_t model_max_length_ = 0;
   std::string unk_token_ = "<unk>", bos_token_ = "<s>", eos_token_ = "</s>";
 
-  void set_added(std::vector<std::pair<std::string, std::int64_t>> tokens) {
-    added_ = std::move(tokens);
-    added_first_.fill(false);
-    std::vector<std::pair<std::string_view, int>> keys;
-    for (std::size_t i = 0; i < added_.size(); ++i) {
-      if (added_[i].first.empty()) continue;
-      keys.emplace_back(added_[i].first, static_cast<int>(i));
-      added_first_[static_cast<std::uint8_t>(added_[i].first[0])] = true;
-    }
-    added_trie_.build(std::move(keys));
-  }
+  void set_added(std::vector<std::pair<std::string, std::int64_t>> tokens);
 
   static std::optional<std::filesystem::path> model_file(const std::filesystem::path& dir) {
     for (const char* f : {"sentencepiece.bpe.model", "spiece.model", "tokenizer.model"})
@@ -949,248 +807,32 @@ class sentencepiece_tokenizer : public tokenizer {
     return std::nullopt;
   }
   /// A tokenizer.json whose model is Unigram (WordPiece and BPE ones belong to other tokenizers).
-  static bool unigram_json(const std::filesystem::path& p) {
-    if (!std::filesystem::exists(p)) return false;
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    std::string_view type;
-    return !parser.load(p.string()).get(doc) && !doc["model"]["type"].get(type) && type == "Unigram";
-  }
+  static bool unigram_json(const std::filesystem::path& p);
 
-  static std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw model_error(path + ": cannot open");
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw model_error(path + ": read error");
-    return s;
-  }
+  static std::string read_file(const std::string& path);
   static void write_file(const std::string& path, std::string_view data) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     if (!out) throw model_error(path + ": cannot write");
   }
 
-  static std::string byte_piece(std::uint8_t b) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string s = "<0x00>";
-    s[3] = hex[b >> 4];
-    s[4] = hex[b & 15];
-    return s;
-  }
+  static std::string byte_piece(std::uint8_t b);
 
   /// Checks the vocabulary as sentencepiece's InitializePieces does and builds the tries.
-  void init() {
-    using namespace spm_detail;
-    const auto& m = model_;
-    if (m.pieces.empty()) throw model_error(name_ + ": sentencepiece model has no pieces");
-    if (m.type < unigram || m.type > character) throw model_error(name_ + ": unknown sentencepiece model_type " + std::to_string(m.type));
-    if (m.pieces.size() > 0x7FFFFFFF) throw model_error(name_ + ": too many pieces");
-    types_.resize(m.pieces.size());
-    scores_.resize(m.pieces.size());
-    std::vector<std::pair<std::string_view, int>> keys, user_keys;
-    std::unordered_map<std::string_view, int> seen;
-    std::array<bool, 256> byte_found{};
-    byte_ids_.fill(-1);
-    for (std::size_t i = 0; i < m.pieces.size(); ++i) {
-      const auto& p = m.pieces[i];
-      const int id = static_cast<int>(i);
-      if (p.text.empty()) throw model_error(name_ + ": piece " + std::to_string(i) + " is empty");
-      types_[i] = p.type;
-      scores_[i] = p.score;
-      const bool in_trie = p.type == normal || p.type == user_defined || p.type == unused;
-      if (in_trie) {
-        if (!seen.emplace(p.text, id).second) throw model_error(name_ + ": piece '" + p.text + "' is defined twice");
-        keys.emplace_back(p.text, id);
-      } else if (!reserved_.emplace(p.text, id).second) {
-        throw model_error(name_ + ": piece '" + p.text + "' is defined twice");
-      } else {
-        reserved_first_[static_cast<std::uint8_t>(p.text[0])] = true;
-      }
-      if (p.type == user_defined) user_keys.emplace_back(p.text, id);
-      if (p.type == unused) has_unused_ = true;
-      if (p.type == unknown) {
-        if (unk_id_ >= 0) throw model_error(name_ + ": <unk> is defined twice");
-        unk_id_ = id;
-      }
-      if (p.type == byte) {
-        if (!m.byte_fallback) throw model_error(name_ + ": byte piece '" + p.text + "' found although byte_fallback is false");
-        int b = -1;
-        if (p.text.size() == 6 && p.text.compare(0, 3, "<0x") == 0 && p.text[5] == '>') {
-          auto hexv = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-          const int hi = hexv(p.text[3]), lo = hexv(p.text[4]);
-          if (hi >= 0 && lo >= 0) b = hi * 16 + lo;
-        }
-        if (b < 0) throw model_error(name_ + ": byte piece '" + p.text + "' is invalid");
-        byte_found[static_cast<std::size_t>(b)] = true;
-      }
-      if (p.type == normal) {
-        min_score_ = std::min(min_score_, p.score);
-        max_score_ = std::max(max_score_, p.score);
-      }
-    }
-    if (unk_id_ < 0) throw model_error(name_ + ": sentencepiece model defines no <unk> piece");
-    if (m.byte_fallback) {
-      if (std::find(byte_found.begin(), byte_found.end(), false) != byte_found.end())
-        throw model_error(name_ + ": byte_fallback is set but the 256 byte pieces are not all there");
-    }
-    trie_.build(std::move(keys));
-    user_trie_.build(std::move(user_keys));
-    charsmap_ = charsmap(m.charsmap, name_);
-    for (int c = 0; c < 0x80; ++c)
-      passthrough_[static_cast<std::size_t>(c)] = !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) &&
-                                                  !user_trie_.has_first_byte(static_cast<std::uint8_t>(c));
-    if (m.byte_fallback)
-      for (int b = 0; b < 256; ++b) byte_ids_[static_cast<std::size_t>(b)] = piece_to_id(byte_piece(static_cast<std::uint8_t>(b)));
-
-    // output mapping
-    const int n = static_cast<int>(m.pieces.size());
-    if (layout_ == sentencepiece_layout::xlm_roberta && raw_json_.empty()) {
-      // fairseq's dictionary: <s> <pad> </s> <unk>, then spm ids shifted by one, <mask> last
-      id_offset_ = 1;
-      unk_out_ = 3;
-      bos_out_ = 0;
-      pad_out_ = 1;
-      eos_out_ = 2;
-      mask_out_ = n + 1;
-      vocab_size_ = static_cast<std::size_t>(n) + 2;
-      // the Python tokenizers match the special tokens in the raw text
-      set_added({{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}, {"<mask>", mask_out_}});
-    } else if (raw_json_.empty()) {
-      id_offset_ = 0;
-      unk_out_ = unk_id_;
-      bos_out_ = m.bos_id;
-      eos_out_ = m.eos_id;
-      pad_out_ = m.pad_id >= 0 ? m.pad_id : 0;
-      vocab_size_ = static_cast<std::size_t>(n);
-    }
-  }
+  void init();
 
   // ---- normalization ----------------------------------------------------------------------
 
   /// One normalization step: consumes a prefix of `in`, returns its replacement.
-  std::string_view normalize_prefix(std::string_view in, std::size_t& consumed) const {
-    if (!user_trie_.empty()) {
-      const std::size_t n = user_trie_.longest_prefix(in);
-      if (n > 0) {
-        consumed = n;
-        return in.substr(0, n);
-      }
-    }
-    if (!charsmap_.empty()) {
-      std::string_view rep;
-      const std::size_t n = charsmap_.longest(in, rep);
-      if (n > 0) {
-        consumed = n;
-        return rep;
-      }
-    }
-    std::size_t len = 0;
-    if (!spm_detail::valid_utf8_prefix(in, len)) {
-      consumed = 1;
-      return "\xEF\xBF\xBD";  // U+FFFD for a malformed byte, consuming one byte
-    }
-    consumed = len;
-    return in.substr(0, len);
-  }
+  std::string_view normalize_prefix(std::string_view in, std::size_t& consumed) const;
 
   /// sentencepiece's Normalizer::Normalize.
-  void normalize_into(std::string_view in, std::string& out) const {
-    using spm_detail::space_symbol;
-    out.clear();
-    if (in.empty()) return;
-    const auto& m = model_;
-    std::size_t consumed = 0;
-    if (m.remove_extra_whitespaces) {
-      while (!in.empty()) {
-        if (normalize_prefix(in, consumed) != " ") break;
-        in.remove_prefix(consumed);
-      }
-    }
-    if (in.empty()) return;
-    out.reserve(in.size() * 3);
-    auto add_ws = [&] {
-      if (m.escape_whitespaces)
-        out.append(space_symbol);
-      else
-        out.push_back(' ');
-    };
-    const bool suffix = m.treat_whitespace_as_suffix;
-    const bool prefix = m.add_dummy_prefix;
-    if (!suffix && prefix) add_ws();
-    bool prev_space = m.remove_extra_whitespaces;
-    while (!in.empty()) {
-      const auto c0 = static_cast<std::uint8_t>(in.front());
-      if (passthrough_[c0]) {
-        // fast path: an ASCII byte that maps to itself (the common case)
-        if (c0 == ' ') {
-          if (!prev_space) add_ws();
-          prev_space = m.remove_extra_whitespaces;
-        } else {
-          out.push_back(static_cast<char>(c0));
-          prev_space = false;
-        }
-        in.remove_prefix(1);
-        continue;
-      }
-      std::string_view sp = normalize_prefix(in, consumed);
-      while (prev_space && !sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
-      if (!sp.empty()) {
-        if (m.escape_whitespaces) {
-          for (char c : sp) {
-            if (c == ' ')
-              out.append(space_symbol);
-            else
-              out.push_back(c);
-          }
-        } else {
-          out.append(sp);
-        }
-        prev_space = sp.back() == ' ';
-      }
-      in.remove_prefix(consumed);
-      if (!m.remove_extra_whitespaces) prev_space = false;
-    }
-    if (m.remove_extra_whitespaces) {
-      const std::string_view space = m.escape_whitespaces ? space_symbol : std::string_view(" ");
-      while (spm_detail::ends_with(out, space)) out.resize(out.size() - space.size());
-    }
-    if (suffix && prefix) add_ws();
-  }
+  void normalize_into(std::string_view in, std::string& out) const;
 
   /// Hugging Face's Precompiled normalizer: grapheme by grapheme, a grapheme under 6 bytes that
   /// starts with a rule becomes that (shortest) rule's output whole; otherwise each character
   /// maps on its own. No whitespace handling here.
-  void apply_charsmap(std::string_view in, std::string& out) const {
-    out.clear();
-    while (!in.empty()) {
-      const auto c0 = static_cast<std::uint8_t>(in.front());
-      // an ASCII character followed by ASCII (or nothing) is a grapheme of its own (but CR LF)
-      if (c0 < 0x80 && c0 != '\r' && (in.size() == 1 || static_cast<std::uint8_t>(in[1]) < 0x80) && !charsmap_.has_rule_starting_with(c0)) {
-        out.push_back(static_cast<char>(c0));
-        in.remove_prefix(1);
-        continue;
-      }
-      const std::size_t g = detail::grapheme_length(in);
-      std::string_view rep;
-      if (g < 6 && !charsmap_.empty() && charsmap_.longest(in.substr(0, g), rep, true) > 0) {
-        out.append(rep);
-        in.remove_prefix(g);
-        continue;
-      }
-      for (std::string_view part = in.substr(0, g); !part.empty();) {
-        std::size_t n = 0;
-        if (!spm_detail::valid_utf8_prefix(part, n)) {
-          out.append("\xEF\xBF\xBD");  // U+FFFD, as sentencepiece does for a malformed byte
-        } else if (!charsmap_.empty() && charsmap_.longest(part.substr(0, n), rep, true) == n) {
-          out.append(rep);
-        } else {
-          out.append(part.substr(0, n));
-        }
-        part.remove_prefix(n);
-      }
-      in.remove_prefix(g);
-    }
-  }
+  void apply_charsmap(std::string_view in, std::string& out) const;
 
   static bool starts_with_space(std::string_view s, std::size_t& len) { return !s.empty() && spm_detail::is_unicode_space(spm_detail::decode_one(s, &len)); }
   static std::size_t last_char_start(std::string_view s) {
@@ -1201,180 +843,19 @@ class sentencepiece_tokenizer : public tokenizer {
 
   /// Hugging Face's normalizers (in the file's order), then WhitespaceSplit and Metaspace: the
   /// words, each with its U+2581 prefix, concatenated into `out`.
-  void normalize_hf(std::string_view in, std::string& out, bool at_start) const {
-    thread_local std::string a, b;
-    a.assign(in);
-    for (const auto& st : hf_steps_) {
-      switch (st.kind) {
-        case hf_step::precompiled: apply_charsmap(a, b); std::swap(a, b); break;
-        case hf_step::strip: {
-          std::size_t len = 0, begin = 0;
-          if (st.left)
-            while (begin < a.size() && starts_with_space(std::string_view(a).substr(begin), len)) begin += len;
-          std::size_t end = a.size();
-          if (st.right)
-            while (end > begin) {
-              const std::size_t k = last_char_start(std::string_view(a).substr(0, end));
-              if (!spm_detail::is_unicode_space(spm_detail::decode_one(std::string_view(a).substr(k, end - k)))) break;
-              end = k;
-            }
-          a = a.substr(begin, end - begin);
-          break;
-        }
-        case hf_step::replace_spaces: {  // Regex " {2,}"
-          b.clear();
-          for (std::size_t i = 0; i < a.size();) {
-            if (a[i] == ' ' && i + 1 < a.size() && a[i + 1] == ' ') {
-              while (i < a.size() && a[i] == ' ') ++i;
-              b += st.content;
-            } else {
-              b.push_back(a[i++]);
-            }
-          }
-          std::swap(a, b);
-          break;
-        }
-        case hf_step::replace_string: {
-          if (st.pattern.empty()) break;
-          b.clear();
-          for (std::size_t i = 0; i < a.size();) {
-            if (a.compare(i, st.pattern.size(), st.pattern) == 0) {
-              b += st.content;
-              i += st.pattern.size();
-            } else {
-              b.push_back(a[i++]);
-            }
-          }
-          std::swap(a, b);
-          break;
-        }
-      }
-    }
-    out.clear();
-    bool first_word = true;
-    auto emit_word = [&](std::string_view w) {
-      if (w.empty()) return;
-      const bool prefix = model_.add_dummy_prefix && (!prefix_first_only_ || (at_start && first_word));
-      first_word = false;
-      const bool starts = w[0] == ' ' || w.compare(0, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0;
-      if (prefix && !starts) out.append(spm_detail::space_symbol);
-      for (char c : w) {
-        if (c == ' ')
-          out.append(spm_detail::space_symbol);
-        else
-          out.push_back(c);
-      }
-    };
-    if (!whitespace_split_) return emit_word(a);
-    std::string_view rest(a);
-    while (!rest.empty()) {
-      std::size_t len = 0;
-      while (!rest.empty() && starts_with_space(rest, len)) rest.remove_prefix(len);
-      std::size_t n = 0;
-      while (n < rest.size()) {
-        if (starts_with_space(rest.substr(n), len)) break;
-        n += std::max<std::size_t>(1, len);
-      }
-      emit_word(rest.substr(0, n));
-      rest.remove_prefix(n);
-    }
-  }
+  void normalize_hf(std::string_view in, std::string& out, bool at_start) const;
 
   // ---- segmentation -----------------------------------------------------------------------
 
   /// normalize + segment + sentencepiece's post-processing (byte fallback, merging unk runs).
-  void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s, bool at_start) const {
-    // positions are ints in the segmenters (as in sentencepiece); normalization can triple a text
-    if (text.size() > (std::size_t{1} << 28)) throw input_error("", 0, "", "sentencepiece: a text of " + std::to_string(text.size()) + " bytes is too long to tokenize");
-    if (hf_)
-      normalize_hf(text, norm, at_start);
-    else
-      normalize_into(text, norm);
-    if (norm.empty()) return;
-    auto& raw = s.raw;
-    raw.clear();
-    switch (model_.type) {
-      case spm_detail::unigram: segment_unigram(norm, raw, s); break;
-      case spm_detail::bpe: segment_bpe(norm, raw, s); break;
-      case spm_detail::word: segment_word(norm, raw); break;
-      default: segment_char(norm, raw); break;
-    }
-    bool prev_unk = false;
-    for (const auto& t : raw) {
-      const bool is_unk = t.id == unk_id_;
-      if (is_unk && model_.byte_fallback) {
-        for (char c : t.piece) {
-          const auto b = static_cast<std::uint8_t>(c);
-          out.push_back({byte_ids_[b], model_.pieces[static_cast<std::size_t>(byte_ids_[b])].text});
-        }
-      } else if (is_unk && prev_unk && !out.empty()) {
-        // sentencepiece merges a run of unknown pieces into one; they are adjacent in `norm`
-        auto& last = out.back();
-        last.piece = std::string_view(last.piece.data(), static_cast<std::size_t>(t.piece.data() + t.piece.size() - last.piece.data()));
-      } else {
-        out.push_back(t);
-      }
-      prev_unk = is_unk;
-    }
-  }
+  void encode_spm(std::string_view text, std::string& norm, std::vector<spm_token>& out, scratch& s, bool at_start) const;
 
   /// Hugging Face's Unigram (tokenizer.json): the same optimized Viterbi, but in doubles over
   /// the JSON's scores and one pre-tokenized word (split before each U+2581) at a time, so ties
   /// break as the Rust tokenizers break them.
-  void segment_unigram_hf(std::string_view norm, std::vector<spm_token>& out, scratch& s) const {
-    if (!hf_word_split_) return viterbi_hf(norm, out, s);
-    std::size_t begin = 0;
-    for (std::size_t pos = spm_detail::space_symbol.size(); pos + spm_detail::space_symbol.size() <= norm.size();) {
-      if (norm.compare(pos, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0 && pos > begin) {
-        viterbi_hf(norm.substr(begin, pos - begin), out, s);
-        begin = pos;
-        pos += spm_detail::space_symbol.size();
-      } else {
-        ++pos;
-      }
-    }
-    if (begin < norm.size()) viterbi_hf(norm.substr(begin), out, s);
-  }
+  void segment_unigram_hf(std::string_view norm, std::vector<spm_token>& out, scratch& s) const;
 
-  void viterbi_hf(std::string_view word, std::vector<spm_token>& out, scratch& s) const {
-    const int size = static_cast<int>(word.size());
-    const double unk_score = min_score_d_ - 10.0;
-    auto& best = s.best_d;
-    best.assign(static_cast<std::size_t>(size) + 1, path_node_d{0.0, -1, -1});
-    const auto* data = reinterpret_cast<const std::uint8_t*>(word.data());
-    int starts_at = 0;
-    while (starts_at < size) {
-      const double till_here = best[static_cast<std::size_t>(starts_at)].score;
-      bool has_single = false;
-      const int mblen = std::min(spm_detail::one_char_len(word[static_cast<std::size_t>(starts_at)]), size - starts_at);
-      std::uint32_t st = 0;
-      for (int key_pos = starts_at; key_pos < size;) {
-        if (!trie_.step(st, data[key_pos])) break;
-        ++key_pos;
-        const int id = trie_.value(st);
-        if (id < 0) continue;
-        auto& target = best[static_cast<std::size_t>(key_pos)];
-        const double cand = scores_d_[static_cast<std::size_t>(id)] + till_here;
-        if (target.starts_at == -1 || cand > target.score) {
-          target.score = cand;
-          target.starts_at = starts_at;
-          target.id = id;
-        }
-        if (!has_single && key_pos - starts_at == mblen) has_single = true;
-      }
-      if (!has_single) {
-        auto& target = best[static_cast<std::size_t>(starts_at + mblen)];
-        const double cand = unk_score + till_here;
-        if (target.starts_at == -1 || cand > target.score) {
-          target.score = cand;
-          target.starts_at = starts_at;
-          target.id = unk_id_;
-        }
-      }
-      starts_at += mblen;
-    }
-    backtrack(best, word, out);
-  }
+  void viterbi_hf(std::string_view word, std::vector<spm_token>& out, scratch& s) const;
 
   /// Appends the best path ending at the end of `text` (lattice nodes from either Viterbi).
   template <class Node>
@@ -1388,171 +869,24 @@ class sentencepiece_tokenizer : public tokenizer {
     std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
   }
 
-  void segment_unigram(std::string_view norm, std::vector<spm_token>& out, scratch& s) const {
-    if (!scores_d_.empty()) return segment_unigram_hf(norm, out, s);
-    const int size = static_cast<int>(norm.size());
-    const float unk_score = min_score_ - 10.0f;  // sentencepiece's kUnkPenalty
-    auto& best = s.best;
-    best.assign(static_cast<std::size_t>(size) + 1, path_node{0.0f, -1, -1});
-    const auto* data = reinterpret_cast<const std::uint8_t*>(norm.data());
-    int starts_at = 0;
-    while (starts_at < size) {
-      const float till_here = best[static_cast<std::size_t>(starts_at)].score;
-      bool has_single = false;
-      const int mblen = std::min(spm_detail::one_char_len(norm[static_cast<std::size_t>(starts_at)]), size - starts_at);
-      std::uint32_t st = 0;
-      for (int key_pos = starts_at; key_pos < size;) {
-        if (!trie_.step(st, data[key_pos])) break;
-        ++key_pos;
-        const int id = trie_.value(st);
-        if (id < 0) continue;
-        const auto type = types_[static_cast<std::size_t>(id)];
-        if (type == spm_detail::unused) continue;
-        const int length = key_pos - starts_at;
-        auto& target = best[static_cast<std::size_t>(key_pos)];
-        // sentencepiece's ternary yields a double (the 0.1 literal), so the candidate is a
-        // double compared against the stored float; replicated for identical tie-breaking.
-        const double score = type == spm_detail::user_defined ? static_cast<double>(static_cast<float>(length) * max_score_) - 0.1
-                                                                 : static_cast<double>(scores_[static_cast<std::size_t>(id)]);
-        const double cand = score + static_cast<double>(till_here);
-        if (target.starts_at == -1 || cand > static_cast<double>(target.score)) {
-          target.score = static_cast<float>(cand);
-          target.starts_at = starts_at;
-          target.id = id;
-        }
-        if (!has_single && length == mblen) has_single = true;
-      }
-      if (!has_single) {
-        auto& target = best[static_cast<std::size_t>(starts_at + mblen)];
-        const float cand = unk_score + till_here;
-        if (target.starts_at == -1 || cand > target.score) {
-          target.score = cand;
-          target.starts_at = starts_at;
-          target.id = unk_id_;
-        }
-      }
-      starts_at += mblen;
-    }
-    backtrack(best, norm, out);
-  }
+  void segment_unigram(std::string_view norm, std::vector<spm_token>& out, scratch& s) const;
 
   /// One character, or the longest user-defined piece, at the front of `w`.
-  std::size_t prefix_char(std::string_view w, bool& found) const {
-    if (!user_trie_.empty()) {
-      const std::size_t n = user_trie_.longest_prefix(w);
-      if (n > 0) {
-        found = true;
-        return n;
-      }
-    }
-    found = false;
-    return std::min<std::size_t>(w.size(), static_cast<std::size_t>(spm_detail::one_char_len(w[0])));
-  }
+  std::size_t prefix_char(std::string_view w, bool& found) const;
 
-  int piece_id_view(std::string_view piece) const {
-    // reserved pieces are few (<s>, <0x41>, ...): skip the hash unless the first byte matches one
-    if (!piece.empty() && reserved_first_[static_cast<std::uint8_t>(piece[0])])
-      if (auto it = reserved_.find(std::string(piece)); it != reserved_.end()) return it->second;
-    const int v = trie_.exact(piece);
-    return v >= 0 ? v : unk_id_;
-  }
+  int piece_id_view(std::string_view piece) const;
 
-  void segment_bpe(std::string_view norm, std::vector<spm_token>& out, scratch& s) const {
-    auto& sym = s.symbols;
-    auto& heap = s.heap;
-    sym.clear();
-    heap.clear();
-    for (std::size_t pos = 0; pos < norm.size();) {
-      bool freeze = false;
-      const std::size_t n = prefix_char(norm.substr(pos), freeze);
-      const int idx = static_cast<int>(sym.size());
-      sym.push_back({idx - 1, pos + n < norm.size() ? idx + 1 : -1, static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(n), freeze});
-      pos += n;
-    }
-    if (sym.empty()) return;
-    std::unordered_map<std::string_view, std::pair<std::string_view, std::string_view>> rev_merge;
-    pair_less less;
-    auto maybe_add = [&](int l, int r) {
-      if (l == -1 || r == -1 || sym[static_cast<std::size_t>(l)].freeze || sym[static_cast<std::size_t>(r)].freeze) return;
-      const auto& L = sym[static_cast<std::size_t>(l)];
-      const auto& R = sym[static_cast<std::size_t>(r)];
-      const std::string_view merged = norm.substr(L.begin, L.len + R.len);
-      const int id = trie_.exact(merged);
-      if (id < 0) return;
-      heap.push_back({l, r, scores_[static_cast<std::size_t>(id)], static_cast<std::uint32_t>(merged.size())});
-      std::push_heap(heap.begin(), heap.end(), less);
-      if (types_[static_cast<std::size_t>(id)] == spm_detail::unused)
-        rev_merge[merged] = {norm.substr(L.begin, L.len), norm.substr(R.begin, R.len)};
-    };
-    for (std::size_t i = 1; i < sym.size(); ++i) maybe_add(static_cast<int>(i) - 1, static_cast<int>(i));
-    while (!heap.empty()) {
-      std::pop_heap(heap.begin(), heap.end(), less);
-      const symbol_pair top = heap.back();
-      heap.pop_back();
-      auto& L = sym[static_cast<std::size_t>(top.left)];
-      auto& R = sym[static_cast<std::size_t>(top.right)];
-      if (L.len == 0 || R.len == 0 || L.len + R.len != top.size) continue;  // stale
-      L.len += R.len;
-      L.next = R.next;
-      if (R.next >= 0) sym[static_cast<std::size_t>(R.next)].prev = top.left;
-      R.len = 0;
-      maybe_add(L.prev, top.left);
-      maybe_add(top.left, L.next);
-    }
-    // pieces merged through an unused piece are split back into their parts
-    auto emit = [&](auto&& self, std::string_view w) -> void {
-      const int id = piece_id_view(w);
-      if (!has_unused_ || types_[static_cast<std::size_t>(id)] != spm_detail::unused) {
-        out.push_back({id, w});
-        return;
-      }
-      const auto it = rev_merge.find(w);
-      if (it == rev_merge.end()) {
-        out.push_back({id, w});
-        return;
-      }
-      self(self, it->second.first);
-      self(self, it->second.second);
-    };
-    for (int i = 0; i != -1; i = sym[static_cast<std::size_t>(i)].next) {
-      const auto& x = sym[static_cast<std::size_t>(i)];
-      emit(emit, norm.substr(x.begin, x.len));
-    }
-  }
+  void segment_bpe(std::string_view norm, std::vector<spm_token>& out, scratch& s) const;
 
-  void segment_word(std::string_view norm, std::vector<spm_token>& out) const {
-    // sentencepiece's SplitIntoWords: a word starts at each U+2581 (or ends there, as suffix)
-    const bool suffix = model_.treat_whitespace_as_suffix;
-    std::size_t begin = 0;
-    for (std::size_t pos = 0; pos < norm.size();) {
-      const std::size_t n = std::min<std::size_t>(norm.size() - pos, static_cast<std::size_t>(spm_detail::one_char_len(norm[pos])));
-      const bool is_ws = norm.compare(pos, n, spm_detail::space_symbol) == 0;
-      if (!suffix && is_ws && pos > begin) {
-        out.push_back({piece_id_view(norm.substr(begin, pos - begin)), norm.substr(begin, pos - begin)});
-        begin = pos;
-      }
-      pos += n;
-      if (suffix && is_ws) {
-        out.push_back({piece_id_view(norm.substr(begin, pos - begin)), norm.substr(begin, pos - begin)});
-        begin = pos;
-      }
-    }
-    if (begin < norm.size()) out.push_back({piece_id_view(norm.substr(begin)), norm.substr(begin)});
-  }
+  void segment_word(std::string_view norm, std::vector<spm_token>& out) const;
 
-  void segment_char(std::string_view norm, std::vector<spm_token>& out) const {
-    for (std::size_t pos = 0; pos < norm.size();) {
-      bool user = false;
-      const std::size_t n = prefix_char(norm.substr(pos), user);
-      out.push_back({piece_id_view(norm.substr(pos, n)), norm.substr(pos, n)});
-      pos += n;
-    }
-  }
+  void segment_char(std::string_view norm, std::vector<spm_token>& out) const;
 };
 
 namespace spm_detail {
 
-inline std::string base64_decode(std::string_view in, const std::string& what) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE std::string base64_decode(std::string_view in, const std::string& what) {
   auto val = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -1580,10 +914,14 @@ inline std::string base64_decode(std::string_view in, const std::string& what) {
     if (in[i] != '=') throw model_error(what + ": precompiled_charsmap is not valid base64");
   return out;
 }
+#else
+std::string base64_decode(std::string_view in, const std::string& what);
+#endif
 
 }  // namespace spm_detail
 
-inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text(std::string json, const std::string& name) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text(std::string json, const std::string& name) {
   using namespace spm_detail;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -1752,8 +1090,805 @@ inline sentencepiece_tokenizer sentencepiece_tokenizer::from_tokenizer_json_text
     throw bad("post_processor", "wraps texts but the vocabulary has no <s> / </s> special tokens");
   return t;
 }
+#endif  // SBERT_DEFINITIONS
 
 /// The SentencePiece tokenizer of a model folder (see sentencepiece_tokenizer::load).
 inline sentencepiece_tokenizer load_sentencepiece(const std::string& directory) { return sentencepiece_tokenizer::load(directory); }
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE sentencepiece_tokenizer sentencepiece_tokenizer::from_model_bytes(std::string bytes,
+                                                                               sentencepiece_layout layout,
+                                                                               const std::string& name) {
+  sentencepiece_tokenizer t;
+  t.name_ = name;
+  t.raw_model_ = std::move(bytes);
+  t.model_ = spm_detail::parse_model(t.raw_model_, name);
+  t.layout_ = layout;
+  t.init();
+  return t;
+}
+
+SBERT_INLINE sentencepiece_tokenizer sentencepiece_tokenizer::load(const std::string& directory) {
+  namespace fs = std::filesystem;
+  const fs::path dir(directory);
+  sentencepiece_layout layout = sentencepiece_layout::plain;
+  std::size_t max_len = 0;
+  const fs::path cfg = dir / "tokenizer_config.json";
+  if (fs::exists(cfg)) {
+    // on-demand: transformers writes model_max_length = int(1e30) for "unknown", an integer
+    // too big for the DOM parser's integer types
+    const simdjson::padded_string text(read_file(cfg.string()));
+    simdjson::ondemand::parser parser;
+    auto fail = [&](simdjson::error_code e) { return model_error(cfg.string() + ": invalid JSON: " + simdjson::error_message(e)); };
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object obj;
+    if (auto e = parser.iterate(text).get(doc)) throw fail(e);
+    if (auto e = doc.get_object().get(obj)) throw fail(e);
+    for (auto field : obj) {
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) throw fail(e);
+      if (key == "tokenizer_class") {
+        std::string_view cls;
+        if (!field.value().get_string().get(cls) && cls.find("XLMRoberta") != std::string_view::npos) layout = sentencepiece_layout::xlm_roberta;
+      } else if (key == "model_max_length") {
+        double d = 0;
+        if (auto e = field.value().get_double().get(d)) {
+          if (e != simdjson::INCORRECT_TYPE) throw fail(e);  // null: unknown
+        } else if (d > 0 && d < 1e9) {
+          max_len = static_cast<std::size_t>(d);
+        }
+      }
+    }
+  }
+  if (unigram_json(dir / "tokenizer.json")) {
+    auto t = from_tokenizer_json((dir / "tokenizer.json").string());
+    t.model_max_length_ = max_len;
+    return t;
+  }
+  if (auto f = model_file(dir)) {
+    auto t = from_model_file(f->string(), layout);
+    t.model_max_length_ = max_len;
+    return t;
+  }
+  throw model_error(directory + ": no sentencepiece.bpe.model, spiece.model, tokenizer.model or Unigram tokenizer.json");
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::encode_into(encoding& out, std::string_view text,
+                                                       std::optional<std::string_view> pair,
+                                                       std::size_t max_length,
+                                                       bool with_tokens) const {
+  auto& scratch = tls();
+  std::vector<spm_token>& a = scratch.seg_a;
+  std::vector<spm_token>& b = scratch.seg_b;
+  a.clear();
+  b.clear();
+  std::size_t bufs = 0;
+  encode_text(text, a, scratch, bufs);
+  if (pair) encode_text(*pair, b, scratch, bufs);
+
+  const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
+  const std::size_t specials = xlmr ? (pair ? 4 : 2) : 0;
+  std::size_t na_len = a.size(), nb_len = b.size();
+  if (max_length > 0) {
+    const std::size_t budget = max_length > specials ? max_length - specials : 0;
+    if (!pair) {
+      na_len = std::min(na_len, budget);
+    } else if (na_len + nb_len > budget) {
+      // longest-first, as the Rust tokenizers do it
+      std::size_t n1 = na_len, n2 = nb_len;
+      const bool swap = n1 > n2;
+      if (swap) std::swap(n1, n2);
+      n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
+      if (n1 + n2 > budget) {
+        n1 = budget / 2;
+        n2 = n1 + budget % 2;
+      }
+      if (swap) std::swap(n1, n2);
+      na_len = std::min(na_len, n1);
+      nb_len = std::min(nb_len, n2);
+    }
+  }
+  const std::size_t total = na_len + nb_len + specials;
+  out.input_ids.clear();
+  out.tokens.clear();
+  out.input_ids.reserve(total);
+  if (with_tokens) out.tokens.reserve(total);
+  auto push_special = [&](std::int64_t id, std::string_view tok) {
+    out.input_ids.push_back(id);
+    if (with_tokens) out.tokens.emplace_back(tok);
+  };
+  auto push_seg = [&](const std::vector<spm_token>& seg, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out.input_ids.push_back(seg[i].added ? seg[i].id : output_id(seg[i].id));
+    if (with_tokens)
+      for (std::size_t i = 0; i < n; ++i) {
+        if (xlmr && !seg[i].added && seg[i].id == unk_id_)
+          out.tokens.emplace_back(unk_token_);
+        else
+          out.tokens.emplace_back(seg[i].piece);
+      }
+  };
+  if (xlmr) push_special(bos_out_, bos_token_);
+  push_seg(a, na_len);
+  if (xlmr) push_special(eos_out_, eos_token_);
+  if (pair) {
+    if (xlmr) push_special(eos_out_, eos_token_);
+    push_seg(b, nb_len);
+    if (xlmr) push_special(eos_out_, eos_token_);
+  }
+  out.token_type_ids.assign(out.input_ids.size(), 0);
+  out.attention_mask.assign(out.input_ids.size(), 1);
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::save(const std::string& directory) const {
+  namespace fs = std::filesystem;
+  fs::create_directories(directory);
+  const fs::path dir(directory);
+  const bool xlmr = layout_ == sentencepiece_layout::xlm_roberta;
+  if (!raw_model_.empty()) {
+    write_file((dir / (xlmr ? "sentencepiece.bpe.model" : "spiece.model")).string(), raw_model_);
+  } else {
+    write_file((dir / "tokenizer.json").string(), raw_json_);
+  }
+  using json::value;
+  const json::dump_options pretty{2, false, false};
+  value cfg = value::make_object();
+  value specials = value::make_object();
+  if (xlmr) {
+    cfg.set("tokenizer_class", "XLMRobertaTokenizer");
+    for (const auto& [k, v] : {std::pair{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"sep_token", "</s>"}, {"cls_token", "<s>"},
+                               {"unk_token", "<unk>"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"}}) {
+      cfg.set(k, v);
+      specials.set(k, v);
+    }
+  }
+  if (model_max_length_) cfg.set("model_max_length", model_max_length_);
+  write_file((dir / "tokenizer_config.json").string(), json::dump(cfg, pretty) + "\n");
+  if (xlmr) write_file((dir / "special_tokens_map.json").string(), json::dump(specials, pretty) + "\n");
+}
+
+SBERT_INLINE std::string sentencepiece_tokenizer::normalize(std::string_view text) const {
+  std::string out;
+  if (hf_)
+    normalize_hf(text, out, true);
+  else
+    normalize_into(text, out);
+  return out;
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::encode_ids(std::string_view text,
+                                                      std::vector<int>& out) const {
+  auto& s = tls();
+  s.seg_a.clear();
+  std::size_t bufs = 0;
+  encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
+  out.clear();
+  out.reserve(s.seg_a.size());
+  for (const auto& t : s.seg_a) out.push_back(t.id);
+}
+
+SBERT_INLINE std::vector<std::string> sentencepiece_tokenizer::encode_pieces(std::string_view text) const {
+  auto& s = tls();
+  s.seg_a.clear();
+  std::size_t bufs = 0;
+  encode_spm(text, norm_buffer(s, bufs), s.seg_a, s, true);
+  std::vector<std::string> v;
+  v.reserve(s.seg_a.size());
+  for (const auto& t : s.seg_a) v.emplace_back(t.piece);
+  return v;
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::encode_text(std::string_view text,
+                                                       std::vector<spm_token>& out, scratch& s,
+                                                       std::size_t& bufs) const {
+  if (added_.empty()) {
+    encode_spm(text, norm_buffer(s, bufs), out, s, true);
+    return;
+  }
+  std::size_t seg = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    int idx = -1;
+    const std::size_t n = added_first_[static_cast<std::uint8_t>(text[pos])] ? added_trie_.longest_prefix(text.substr(pos), &idx) : 0;
+    if (n == 0) {
+      ++pos;
+      continue;
+    }
+    if (pos > seg) encode_spm(text.substr(seg, pos - seg), norm_buffer(s, bufs), out, s, seg == 0);
+    const auto& a = added_[static_cast<std::size_t>(idx)];
+    out.push_back({static_cast<int>(a.second), a.first, true});
+    pos += n;
+    seg = pos;
+  }
+  if (seg < text.size()) encode_spm(text.substr(seg), norm_buffer(s, bufs), out, s, seg == 0);
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::set_added(std::vector<std::pair<std::string, std::int64_t>> tokens) {
+  added_ = std::move(tokens);
+  added_first_.fill(false);
+  std::vector<std::pair<std::string_view, int>> keys;
+  for (std::size_t i = 0; i < added_.size(); ++i) {
+    if (added_[i].first.empty()) continue;
+    keys.emplace_back(added_[i].first, static_cast<int>(i));
+    added_first_[static_cast<std::uint8_t>(added_[i].first[0])] = true;
+  }
+  added_trie_.build(std::move(keys));
+}
+
+SBERT_INLINE bool sentencepiece_tokenizer::unigram_json(const std::filesystem::path& p) {
+  if (!std::filesystem::exists(p)) return false;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view type;
+  return !parser.load(p.string()).get(doc) && !doc["model"]["type"].get(type) && type == "Unigram";
+}
+
+SBERT_INLINE std::string sentencepiece_tokenizer::read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw model_error(path + ": cannot open");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw model_error(path + ": read error");
+  return s;
+}
+
+SBERT_INLINE std::string sentencepiece_tokenizer::byte_piece(std::uint8_t b) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string s = "<0x00>";
+  s[3] = hex[b >> 4];
+  s[4] = hex[b & 15];
+  return s;
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::init() {
+  using namespace spm_detail;
+  const auto& m = model_;
+  if (m.pieces.empty()) throw model_error(name_ + ": sentencepiece model has no pieces");
+  if (m.type < unigram || m.type > character) throw model_error(name_ + ": unknown sentencepiece model_type " + std::to_string(m.type));
+  if (m.pieces.size() > 0x7FFFFFFF) throw model_error(name_ + ": too many pieces");
+  types_.resize(m.pieces.size());
+  scores_.resize(m.pieces.size());
+  std::vector<std::pair<std::string_view, int>> keys, user_keys;
+  std::unordered_map<std::string_view, int> seen;
+  std::array<bool, 256> byte_found{};
+  byte_ids_.fill(-1);
+  for (std::size_t i = 0; i < m.pieces.size(); ++i) {
+    const auto& p = m.pieces[i];
+    const int id = static_cast<int>(i);
+    if (p.text.empty()) throw model_error(name_ + ": piece " + std::to_string(i) + " is empty");
+    types_[i] = p.type;
+    scores_[i] = p.score;
+    const bool in_trie = p.type == normal || p.type == user_defined || p.type == unused;
+    if (in_trie) {
+      if (!seen.emplace(p.text, id).second) throw model_error(name_ + ": piece '" + p.text + "' is defined twice");
+      keys.emplace_back(p.text, id);
+    } else if (!reserved_.emplace(p.text, id).second) {
+      throw model_error(name_ + ": piece '" + p.text + "' is defined twice");
+    } else {
+      reserved_first_[static_cast<std::uint8_t>(p.text[0])] = true;
+    }
+    if (p.type == user_defined) user_keys.emplace_back(p.text, id);
+    if (p.type == unused) has_unused_ = true;
+    if (p.type == unknown) {
+      if (unk_id_ >= 0) throw model_error(name_ + ": <unk> is defined twice");
+      unk_id_ = id;
+    }
+    if (p.type == byte) {
+      if (!m.byte_fallback) throw model_error(name_ + ": byte piece '" + p.text + "' found although byte_fallback is false");
+      int b = -1;
+      if (p.text.size() == 6 && p.text.compare(0, 3, "<0x") == 0 && p.text[5] == '>') {
+        auto hexv = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+        const int hi = hexv(p.text[3]), lo = hexv(p.text[4]);
+        if (hi >= 0 && lo >= 0) b = hi * 16 + lo;
+      }
+      if (b < 0) throw model_error(name_ + ": byte piece '" + p.text + "' is invalid");
+      byte_found[static_cast<std::size_t>(b)] = true;
+    }
+    if (p.type == normal) {
+      min_score_ = std::min(min_score_, p.score);
+      max_score_ = std::max(max_score_, p.score);
+    }
+  }
+  if (unk_id_ < 0) throw model_error(name_ + ": sentencepiece model defines no <unk> piece");
+  if (m.byte_fallback) {
+    if (std::find(byte_found.begin(), byte_found.end(), false) != byte_found.end())
+      throw model_error(name_ + ": byte_fallback is set but the 256 byte pieces are not all there");
+  }
+  trie_.build(std::move(keys));
+  user_trie_.build(std::move(user_keys));
+  charsmap_ = charsmap(m.charsmap, name_);
+  for (int c = 0; c < 0x80; ++c)
+    passthrough_[static_cast<std::size_t>(c)] = !charsmap_.has_rule_starting_with(static_cast<std::uint8_t>(c)) &&
+                                                !user_trie_.has_first_byte(static_cast<std::uint8_t>(c));
+  if (m.byte_fallback)
+    for (int b = 0; b < 256; ++b) byte_ids_[static_cast<std::size_t>(b)] = piece_to_id(byte_piece(static_cast<std::uint8_t>(b)));
+
+  // output mapping
+  const int n = static_cast<int>(m.pieces.size());
+  if (layout_ == sentencepiece_layout::xlm_roberta && raw_json_.empty()) {
+    // fairseq's dictionary: <s> <pad> </s> <unk>, then spm ids shifted by one, <mask> last
+    id_offset_ = 1;
+    unk_out_ = 3;
+    bos_out_ = 0;
+    pad_out_ = 1;
+    eos_out_ = 2;
+    mask_out_ = n + 1;
+    vocab_size_ = static_cast<std::size_t>(n) + 2;
+    // the Python tokenizers match the special tokens in the raw text
+    set_added({{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}, {"<mask>", mask_out_}});
+  } else if (raw_json_.empty()) {
+    id_offset_ = 0;
+    unk_out_ = unk_id_;
+    bos_out_ = m.bos_id;
+    eos_out_ = m.eos_id;
+    pad_out_ = m.pad_id >= 0 ? m.pad_id : 0;
+    vocab_size_ = static_cast<std::size_t>(n);
+  }
+}
+
+SBERT_INLINE std::string_view sentencepiece_tokenizer::normalize_prefix(std::string_view in,
+                                                                        std::size_t& consumed) const {
+  if (!user_trie_.empty()) {
+    const std::size_t n = user_trie_.longest_prefix(in);
+    if (n > 0) {
+      consumed = n;
+      return in.substr(0, n);
+    }
+  }
+  if (!charsmap_.empty()) {
+    std::string_view rep;
+    const std::size_t n = charsmap_.longest(in, rep);
+    if (n > 0) {
+      consumed = n;
+      return rep;
+    }
+  }
+  std::size_t len = 0;
+  if (!spm_detail::valid_utf8_prefix(in, len)) {
+    consumed = 1;
+    return "\xEF\xBF\xBD";  // U+FFFD for a malformed byte, consuming one byte
+  }
+  consumed = len;
+  return in.substr(0, len);
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::normalize_into(std::string_view in,
+                                                          std::string& out) const {
+  using spm_detail::space_symbol;
+  out.clear();
+  if (in.empty()) return;
+  const auto& m = model_;
+  std::size_t consumed = 0;
+  if (m.remove_extra_whitespaces) {
+    while (!in.empty()) {
+      if (normalize_prefix(in, consumed) != " ") break;
+      in.remove_prefix(consumed);
+    }
+  }
+  if (in.empty()) return;
+  out.reserve(in.size() * 3);
+  auto add_ws = [&] {
+    if (m.escape_whitespaces)
+      out.append(space_symbol);
+    else
+      out.push_back(' ');
+  };
+  const bool suffix = m.treat_whitespace_as_suffix;
+  const bool prefix = m.add_dummy_prefix;
+  if (!suffix && prefix) add_ws();
+  bool prev_space = m.remove_extra_whitespaces;
+  while (!in.empty()) {
+    const auto c0 = static_cast<std::uint8_t>(in.front());
+    if (passthrough_[c0]) {
+      // fast path: an ASCII byte that maps to itself (the common case)
+      if (c0 == ' ') {
+        if (!prev_space) add_ws();
+        prev_space = m.remove_extra_whitespaces;
+      } else {
+        out.push_back(static_cast<char>(c0));
+        prev_space = false;
+      }
+      in.remove_prefix(1);
+      continue;
+    }
+    std::string_view sp = normalize_prefix(in, consumed);
+    while (prev_space && !sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
+    if (!sp.empty()) {
+      if (m.escape_whitespaces) {
+        for (char c : sp) {
+          if (c == ' ')
+            out.append(space_symbol);
+          else
+            out.push_back(c);
+        }
+      } else {
+        out.append(sp);
+      }
+      prev_space = sp.back() == ' ';
+    }
+    in.remove_prefix(consumed);
+    if (!m.remove_extra_whitespaces) prev_space = false;
+  }
+  if (m.remove_extra_whitespaces) {
+    const std::string_view space = m.escape_whitespaces ? space_symbol : std::string_view(" ");
+    while (spm_detail::ends_with(out, space)) out.resize(out.size() - space.size());
+  }
+  if (suffix && prefix) add_ws();
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::apply_charsmap(std::string_view in,
+                                                          std::string& out) const {
+  out.clear();
+  while (!in.empty()) {
+    const auto c0 = static_cast<std::uint8_t>(in.front());
+    // an ASCII character followed by ASCII (or nothing) is a grapheme of its own (but CR LF)
+    if (c0 < 0x80 && c0 != '\r' && (in.size() == 1 || static_cast<std::uint8_t>(in[1]) < 0x80) && !charsmap_.has_rule_starting_with(c0)) {
+      out.push_back(static_cast<char>(c0));
+      in.remove_prefix(1);
+      continue;
+    }
+    const std::size_t g = detail::grapheme_length(in);
+    std::string_view rep;
+    if (g < 6 && !charsmap_.empty() && charsmap_.longest(in.substr(0, g), rep, true) > 0) {
+      out.append(rep);
+      in.remove_prefix(g);
+      continue;
+    }
+    for (std::string_view part = in.substr(0, g); !part.empty();) {
+      std::size_t n = 0;
+      if (!spm_detail::valid_utf8_prefix(part, n)) {
+        out.append("\xEF\xBF\xBD");  // U+FFFD, as sentencepiece does for a malformed byte
+      } else if (!charsmap_.empty() && charsmap_.longest(part.substr(0, n), rep, true) == n) {
+        out.append(rep);
+      } else {
+        out.append(part.substr(0, n));
+      }
+      part.remove_prefix(n);
+    }
+    in.remove_prefix(g);
+  }
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::normalize_hf(std::string_view in, std::string& out,
+                                                        bool at_start) const {
+  thread_local std::string a, b;
+  a.assign(in);
+  for (const auto& st : hf_steps_) {
+    switch (st.kind) {
+      case hf_step::precompiled: apply_charsmap(a, b); std::swap(a, b); break;
+      case hf_step::strip: {
+        std::size_t len = 0, begin = 0;
+        if (st.left)
+          while (begin < a.size() && starts_with_space(std::string_view(a).substr(begin), len)) begin += len;
+        std::size_t end = a.size();
+        if (st.right)
+          while (end > begin) {
+            const std::size_t k = last_char_start(std::string_view(a).substr(0, end));
+            if (!spm_detail::is_unicode_space(spm_detail::decode_one(std::string_view(a).substr(k, end - k)))) break;
+            end = k;
+          }
+        a = a.substr(begin, end - begin);
+        break;
+      }
+      case hf_step::replace_spaces: {  // Regex " {2,}"
+        b.clear();
+        for (std::size_t i = 0; i < a.size();) {
+          if (a[i] == ' ' && i + 1 < a.size() && a[i + 1] == ' ') {
+            while (i < a.size() && a[i] == ' ') ++i;
+            b += st.content;
+          } else {
+            b.push_back(a[i++]);
+          }
+        }
+        std::swap(a, b);
+        break;
+      }
+      case hf_step::replace_string: {
+        if (st.pattern.empty()) break;
+        b.clear();
+        for (std::size_t i = 0; i < a.size();) {
+          if (a.compare(i, st.pattern.size(), st.pattern) == 0) {
+            b += st.content;
+            i += st.pattern.size();
+          } else {
+            b.push_back(a[i++]);
+          }
+        }
+        std::swap(a, b);
+        break;
+      }
+    }
+  }
+  out.clear();
+  bool first_word = true;
+  auto emit_word = [&](std::string_view w) {
+    if (w.empty()) return;
+    const bool prefix = model_.add_dummy_prefix && (!prefix_first_only_ || (at_start && first_word));
+    first_word = false;
+    const bool starts = w[0] == ' ' || w.compare(0, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0;
+    if (prefix && !starts) out.append(spm_detail::space_symbol);
+    for (char c : w) {
+      if (c == ' ')
+        out.append(spm_detail::space_symbol);
+      else
+        out.push_back(c);
+    }
+  };
+  if (!whitespace_split_) return emit_word(a);
+  std::string_view rest(a);
+  while (!rest.empty()) {
+    std::size_t len = 0;
+    while (!rest.empty() && starts_with_space(rest, len)) rest.remove_prefix(len);
+    std::size_t n = 0;
+    while (n < rest.size()) {
+      if (starts_with_space(rest.substr(n), len)) break;
+      n += std::max<std::size_t>(1, len);
+    }
+    emit_word(rest.substr(0, n));
+    rest.remove_prefix(n);
+  }
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::encode_spm(std::string_view text, std::string& norm,
+                                                      std::vector<spm_token>& out, scratch& s,
+                                                      bool at_start) const {
+  // positions are ints in the segmenters (as in sentencepiece); normalization can triple a text
+  if (text.size() > (std::size_t{1} << 28)) throw input_error("", 0, "", "sentencepiece: a text of " + std::to_string(text.size()) + " bytes is too long to tokenize");
+  if (hf_)
+    normalize_hf(text, norm, at_start);
+  else
+    normalize_into(text, norm);
+  if (norm.empty()) return;
+  auto& raw = s.raw;
+  raw.clear();
+  switch (model_.type) {
+    case spm_detail::unigram: segment_unigram(norm, raw, s); break;
+    case spm_detail::bpe: segment_bpe(norm, raw, s); break;
+    case spm_detail::word: segment_word(norm, raw); break;
+    default: segment_char(norm, raw); break;
+  }
+  bool prev_unk = false;
+  for (const auto& t : raw) {
+    const bool is_unk = t.id == unk_id_;
+    if (is_unk && model_.byte_fallback) {
+      for (char c : t.piece) {
+        const auto b = static_cast<std::uint8_t>(c);
+        out.push_back({byte_ids_[b], model_.pieces[static_cast<std::size_t>(byte_ids_[b])].text});
+      }
+    } else if (is_unk && prev_unk && !out.empty()) {
+      // sentencepiece merges a run of unknown pieces into one; they are adjacent in `norm`
+      auto& last = out.back();
+      last.piece = std::string_view(last.piece.data(), static_cast<std::size_t>(t.piece.data() + t.piece.size() - last.piece.data()));
+    } else {
+      out.push_back(t);
+    }
+    prev_unk = is_unk;
+  }
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::segment_unigram_hf(std::string_view norm,
+                                                              std::vector<spm_token>& out,
+                                                              scratch& s) const {
+  if (!hf_word_split_) return viterbi_hf(norm, out, s);
+  std::size_t begin = 0;
+  for (std::size_t pos = spm_detail::space_symbol.size(); pos + spm_detail::space_symbol.size() <= norm.size();) {
+    if (norm.compare(pos, spm_detail::space_symbol.size(), spm_detail::space_symbol) == 0 && pos > begin) {
+      viterbi_hf(norm.substr(begin, pos - begin), out, s);
+      begin = pos;
+      pos += spm_detail::space_symbol.size();
+    } else {
+      ++pos;
+    }
+  }
+  if (begin < norm.size()) viterbi_hf(norm.substr(begin), out, s);
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::viterbi_hf(std::string_view word,
+                                                      std::vector<spm_token>& out,
+                                                      scratch& s) const {
+  const int size = static_cast<int>(word.size());
+  const double unk_score = min_score_d_ - 10.0;
+  auto& best = s.best_d;
+  best.assign(static_cast<std::size_t>(size) + 1, path_node_d{0.0, -1, -1});
+  const auto* data = reinterpret_cast<const std::uint8_t*>(word.data());
+  int starts_at = 0;
+  while (starts_at < size) {
+    const double till_here = best[static_cast<std::size_t>(starts_at)].score;
+    bool has_single = false;
+    const int mblen = std::min(spm_detail::one_char_len(word[static_cast<std::size_t>(starts_at)]), size - starts_at);
+    std::uint32_t st = 0;
+    for (int key_pos = starts_at; key_pos < size;) {
+      if (!trie_.step(st, data[key_pos])) break;
+      ++key_pos;
+      const int id = trie_.value(st);
+      if (id < 0) continue;
+      auto& target = best[static_cast<std::size_t>(key_pos)];
+      const double cand = scores_d_[static_cast<std::size_t>(id)] + till_here;
+      if (target.starts_at == -1 || cand > target.score) {
+        target.score = cand;
+        target.starts_at = starts_at;
+        target.id = id;
+      }
+      if (!has_single && key_pos - starts_at == mblen) has_single = true;
+    }
+    if (!has_single) {
+      auto& target = best[static_cast<std::size_t>(starts_at + mblen)];
+      const double cand = unk_score + till_here;
+      if (target.starts_at == -1 || cand > target.score) {
+        target.score = cand;
+        target.starts_at = starts_at;
+        target.id = unk_id_;
+      }
+    }
+    starts_at += mblen;
+  }
+  backtrack(best, word, out);
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::segment_unigram(std::string_view norm,
+                                                           std::vector<spm_token>& out,
+                                                           scratch& s) const {
+  if (!scores_d_.empty()) return segment_unigram_hf(norm, out, s);
+  const int size = static_cast<int>(norm.size());
+  const float unk_score = min_score_ - 10.0f;  // sentencepiece's kUnkPenalty
+  auto& best = s.best;
+  best.assign(static_cast<std::size_t>(size) + 1, path_node{0.0f, -1, -1});
+  const auto* data = reinterpret_cast<const std::uint8_t*>(norm.data());
+  int starts_at = 0;
+  while (starts_at < size) {
+    const float till_here = best[static_cast<std::size_t>(starts_at)].score;
+    bool has_single = false;
+    const int mblen = std::min(spm_detail::one_char_len(norm[static_cast<std::size_t>(starts_at)]), size - starts_at);
+    std::uint32_t st = 0;
+    for (int key_pos = starts_at; key_pos < size;) {
+      if (!trie_.step(st, data[key_pos])) break;
+      ++key_pos;
+      const int id = trie_.value(st);
+      if (id < 0) continue;
+      const auto type = types_[static_cast<std::size_t>(id)];
+      if (type == spm_detail::unused) continue;
+      const int length = key_pos - starts_at;
+      auto& target = best[static_cast<std::size_t>(key_pos)];
+      // sentencepiece's ternary yields a double (the 0.1 literal), so the candidate is a
+      // double compared against the stored float; replicated for identical tie-breaking.
+      const double score = type == spm_detail::user_defined ? static_cast<double>(static_cast<float>(length) * max_score_) - 0.1
+                                                               : static_cast<double>(scores_[static_cast<std::size_t>(id)]);
+      const double cand = score + static_cast<double>(till_here);
+      if (target.starts_at == -1 || cand > static_cast<double>(target.score)) {
+        target.score = static_cast<float>(cand);
+        target.starts_at = starts_at;
+        target.id = id;
+      }
+      if (!has_single && length == mblen) has_single = true;
+    }
+    if (!has_single) {
+      auto& target = best[static_cast<std::size_t>(starts_at + mblen)];
+      const float cand = unk_score + till_here;
+      if (target.starts_at == -1 || cand > target.score) {
+        target.score = cand;
+        target.starts_at = starts_at;
+        target.id = unk_id_;
+      }
+    }
+    starts_at += mblen;
+  }
+  backtrack(best, norm, out);
+}
+
+SBERT_INLINE std::size_t sentencepiece_tokenizer::prefix_char(std::string_view w,
+                                                              bool& found) const {
+  if (!user_trie_.empty()) {
+    const std::size_t n = user_trie_.longest_prefix(w);
+    if (n > 0) {
+      found = true;
+      return n;
+    }
+  }
+  found = false;
+  return std::min<std::size_t>(w.size(), static_cast<std::size_t>(spm_detail::one_char_len(w[0])));
+}
+
+SBERT_INLINE int sentencepiece_tokenizer::piece_id_view(std::string_view piece) const {
+  // reserved pieces are few (<s>, <0x41>, ...): skip the hash unless the first byte matches one
+  if (!piece.empty() && reserved_first_[static_cast<std::uint8_t>(piece[0])])
+    if (auto it = reserved_.find(std::string(piece)); it != reserved_.end()) return it->second;
+  const int v = trie_.exact(piece);
+  return v >= 0 ? v : unk_id_;
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::segment_bpe(std::string_view norm,
+                                                       std::vector<spm_token>& out,
+                                                       scratch& s) const {
+  auto& sym = s.symbols;
+  auto& heap = s.heap;
+  sym.clear();
+  heap.clear();
+  for (std::size_t pos = 0; pos < norm.size();) {
+    bool freeze = false;
+    const std::size_t n = prefix_char(norm.substr(pos), freeze);
+    const int idx = static_cast<int>(sym.size());
+    sym.push_back({idx - 1, pos + n < norm.size() ? idx + 1 : -1, static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(n), freeze});
+    pos += n;
+  }
+  if (sym.empty()) return;
+  std::unordered_map<std::string_view, std::pair<std::string_view, std::string_view>> rev_merge;
+  pair_less less;
+  auto maybe_add = [&](int l, int r) {
+    if (l == -1 || r == -1 || sym[static_cast<std::size_t>(l)].freeze || sym[static_cast<std::size_t>(r)].freeze) return;
+    const auto& L = sym[static_cast<std::size_t>(l)];
+    const auto& R = sym[static_cast<std::size_t>(r)];
+    const std::string_view merged = norm.substr(L.begin, L.len + R.len);
+    const int id = trie_.exact(merged);
+    if (id < 0) return;
+    heap.push_back({l, r, scores_[static_cast<std::size_t>(id)], static_cast<std::uint32_t>(merged.size())});
+    std::push_heap(heap.begin(), heap.end(), less);
+    if (types_[static_cast<std::size_t>(id)] == spm_detail::unused)
+      rev_merge[merged] = {norm.substr(L.begin, L.len), norm.substr(R.begin, R.len)};
+  };
+  for (std::size_t i = 1; i < sym.size(); ++i) maybe_add(static_cast<int>(i) - 1, static_cast<int>(i));
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), less);
+    const symbol_pair top = heap.back();
+    heap.pop_back();
+    auto& L = sym[static_cast<std::size_t>(top.left)];
+    auto& R = sym[static_cast<std::size_t>(top.right)];
+    if (L.len == 0 || R.len == 0 || L.len + R.len != top.size) continue;  // stale
+    L.len += R.len;
+    L.next = R.next;
+    if (R.next >= 0) sym[static_cast<std::size_t>(R.next)].prev = top.left;
+    R.len = 0;
+    maybe_add(L.prev, top.left);
+    maybe_add(top.left, L.next);
+  }
+  // pieces merged through an unused piece are split back into their parts
+  auto emit = [&](auto&& self, std::string_view w) -> void {
+    const int id = piece_id_view(w);
+    if (!has_unused_ || types_[static_cast<std::size_t>(id)] != spm_detail::unused) {
+      out.push_back({id, w});
+      return;
+    }
+    const auto it = rev_merge.find(w);
+    if (it == rev_merge.end()) {
+      out.push_back({id, w});
+      return;
+    }
+    self(self, it->second.first);
+    self(self, it->second.second);
+  };
+  for (int i = 0; i != -1; i = sym[static_cast<std::size_t>(i)].next) {
+    const auto& x = sym[static_cast<std::size_t>(i)];
+    emit(emit, norm.substr(x.begin, x.len));
+  }
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::segment_word(std::string_view norm,
+                                                        std::vector<spm_token>& out) const {
+  // sentencepiece's SplitIntoWords: a word starts at each U+2581 (or ends there, as suffix)
+  const bool suffix = model_.treat_whitespace_as_suffix;
+  std::size_t begin = 0;
+  for (std::size_t pos = 0; pos < norm.size();) {
+    const std::size_t n = std::min<std::size_t>(norm.size() - pos, static_cast<std::size_t>(spm_detail::one_char_len(norm[pos])));
+    const bool is_ws = norm.compare(pos, n, spm_detail::space_symbol) == 0;
+    if (!suffix && is_ws && pos > begin) {
+      out.push_back({piece_id_view(norm.substr(begin, pos - begin)), norm.substr(begin, pos - begin)});
+      begin = pos;
+    }
+    pos += n;
+    if (suffix && is_ws) {
+      out.push_back({piece_id_view(norm.substr(begin, pos - begin)), norm.substr(begin, pos - begin)});
+      begin = pos;
+    }
+  }
+  if (begin < norm.size()) out.push_back({piece_id_view(norm.substr(begin)), norm.substr(begin)});
+}
+
+SBERT_INLINE void sentencepiece_tokenizer::segment_char(std::string_view norm,
+                                                        std::vector<spm_token>& out) const {
+  for (std::size_t pos = 0; pos < norm.size();) {
+    bool user = false;
+    const std::size_t n = prefix_char(norm.substr(pos), user);
+    out.push_back({piece_id_view(norm.substr(pos, n)), norm.substr(pos, n)});
+    pos += n;
+  }
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace sbert::models

@@ -5,6 +5,7 @@
 // only supplies "compute the loss of these rows" as a std::function, so this code is compiled
 // once whatever the schema and loss (fmt's print -> vprint design).
 #pragma once
+#include <sbert/detail/compiled.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,7 +110,8 @@ class autocast_scope {
 
 /// A log record as the Python trainer prints it: `{'loss': 0.5, 'learning_rate': 5e-05,
 /// 'epoch': 0.33}` (Python's float repr, the epoch rounded to 2 places, no "step").
-inline std::string console_line(const log_record& r) {
+#if SBERT_DEFINITIONS
+SBERT_INLINE std::string console_line(const log_record& r) {
   std::string out = "{";
   for (const auto& [k, v] : r) {
     if (k == "step") continue;
@@ -122,6 +124,9 @@ inline std::string console_line(const log_record& r) {
   }
   return out + "}";
 }
+#else
+std::string console_line(const log_record& r);
+#endif
 
 inline std::string format_duration(double s) {
   char buf[32];
@@ -145,17 +150,7 @@ class trainer_core {
   /// classifier), each tensor once (a loss may hold the model's weights, and one loss may
   /// serve several data sets). The names pick the decay group (no decay for biases and
   /// LayerNorm) and key the checkpoint.
-  [[nodiscard]] std::vector<named_parameter> parameters() const {
-    std::vector<named_parameter> params;
-    std::unordered_set<const void*> seen;
-    auto add = [&](const std::string& name, const at::Tensor& t) {
-      if (seen.insert(t.unsafeGetTensorImpl()).second) params.push_back({name, t});
-    };
-    for (const auto& item : model_->named_parameters(true))
-      if (item.value().requires_grad()) add(item.key(), item.value());
-    for (const auto& p : hooks_.loss_parameters) add(p.name, p.tensor);
-    return params;
-  }
+  [[nodiscard]] std::vector<named_parameter> parameters() const;
   void set_hooks(trainer_hooks h) { hooks_ = std::move(h); }
   [[nodiscard]] train_state& state() { return state_; }
   [[nodiscard]] const training_args& args() const { return args_; }
@@ -163,201 +158,10 @@ class trainer_core {
 
   /// Trains; with `resume_from` (a checkpoint folder, or "latest" for the newest one in
   /// output_dir) it continues that run exactly where the checkpoint left it.
-  train_result train(const std::string& resume_from = {}) {
-    const bool has_eval = !hooks_.eval_sets.empty() || static_cast<bool>(hooks_.evaluator);
-    args_.validate(has_eval);
-    std::filesystem::create_directories(args_.output_dir);
-    at::manual_seed(args_.seed);
-    auto sampler = hooks_.make_sampler();
-    const std::int64_t steps_in_epoch = static_cast<std::int64_t>(sampler->size());
-    if (steps_in_epoch == 0) throw error("trainer: the training data set gives no batch (empty, or smaller than one batch with dataloader_drop_last)");
-    const std::int64_t accum = args_.gradient_accumulation_steps;
-    const std::int64_t updates_per_epoch = std::max<std::int64_t>(1, steps_in_epoch / accum);
-    const std::int64_t max_steps = args_.max_steps > 0
-        ? args_.max_steps
-        : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch)));
-    const std::int64_t num_epochs = args_.max_steps > 0
-        ? (max_steps + updates_per_epoch - 1) / updates_per_epoch
-        : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs));
-    warmup_ = args_.warmup_steps > 0 ? args_.warmup_steps
-                                     : static_cast<std::int64_t>(std::ceil(args_.warmup_ratio * static_cast<double>(max_steps)));
-    max_steps_ = max_steps;
-    logging_steps_ = resolve_steps(args_.logging_steps);
-    eval_steps_ = resolve_steps(args_.eval_steps.value_or(args_.logging_steps));
-    save_steps_ = resolve_steps(args_.save_steps);
-    state_ = train_state{};
-    state_.max_steps = max_steps;
-    state_.num_train_epochs = num_epochs;
-    rt_ = running_totals{};
-
-    const auto params = parameters();
-    params_ = params;
-    reporters_.clear();
-    if (args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
-    emissions_.reset();
-    if (args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
-      emissions_.emplace(args_.emissions);
-      emissions_->start();
-    }
-    adamw opt(params, {.lr = args_.learning_rate,
-                       .beta1 = args_.adam_beta1,
-                       .beta2 = args_.adam_beta2,
-                       .eps = args_.adam_epsilon,
-                       .weight_decay = args_.weight_decay});
-    opt_ = &opt;
-    if (!resume_from.empty()) resume(resume_from, opt);
-    opt.set_lr(args_.learning_rate * schedule(state_.global_step));
-    const bool cuda = model_->device().is_cuda();
-    model_->train();
-
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t samples_before = rt_.samples;
-    bool stop = state_.global_step >= max_steps;
-    std::optional<double> last_grad_norm;
-    double step_loss_acc = 0;
-    for (std::int64_t epoch = rt_.epoch_index; epoch < num_epochs && !stop; ++epoch) {
-      const batch_list batches = sampler->batches(static_cast<std::uint64_t>(epoch));
-      const auto n_b = static_cast<std::int64_t>(batches.size());
-      const std::int64_t first = epoch == rt_.epoch_index ? rt_.next_batch : 0;
-      for (std::int64_t i = first; i < n_b && !stop; ++i) {
-        const auto& rows = batches[static_cast<std::size_t>(i)];
-        step_loss sl;
-        {
-          autocast_scope ac(args_.fp16, args_.bf16, cuda);
-          sl = hooks_.train_batch(rows);
-        }
-        const double value = sl.loss.detach().to(at::kDouble).item<double>();
-        bool bad_update = !std::isfinite(value);
-        if (bad_update && args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("loss", value, rows));
-        if (!bad_update) {
-          at::Tensor scaled = sl.loss / static_cast<double>(accum);
-          if (args_.fp16) scaled = scaled * rt_.scaler_scale;
-          scaled.backward();
-          rt_.loss_since_log += value / static_cast<double>(accum);
-          step_loss_acc += value / static_cast<double>(accum);
-          for (const auto& [name, t] : sl.parts) {
-            auto& [sum, count] = rt_.parts[name];
-            sum += t.detach().to(at::kDouble).item<double>();
-            ++count;
-          }
-        } else {
-          skipped_batch_ = true;
-          warn_skip("loss", value, rows);
-        }
-        rt_.samples += static_cast<std::int64_t>(sl.rows);
-        if ((i + 1) % accum != 0 && i + 1 != n_b) continue;
-
-        // optimizer step
-        state_.step_loss = step_loss_acc;
-        step_loss_acc = 0;
-        state_.step_learning_rate = opt.lr();
-        bool skip = skipped_batch_;
-        skipped_batch_ = false;
-        if (!skip && args_.fp16) skip = !unscale();
-        if (!skip) {
-          last_grad_norm = clip_gradients();
-          if (last_grad_norm && !std::isfinite(*last_grad_norm)) {
-            if (args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("gradient norm", *last_grad_norm, rows));
-            warn_skip("gradient norm", *last_grad_norm, rows);
-            skip = true;
-          }
-        }
-        if (!skip) opt.step();
-        else ++state_.skipped_steps;
-        opt.zero_grad();
-        state_.step_grad_norm = last_grad_norm;
-        ++state_.global_step;
-        opt.set_lr(args_.learning_rate * schedule(state_.global_step));
-        state_.epoch = static_cast<double>(epoch) + static_cast<double>(i + 1) / static_cast<double>(n_b);
-        rt_.epoch_index = epoch;
-        rt_.next_batch = i + 1;
-        const std::int64_t step = state_.global_step;
-        progress(step, rt_.loss_since_log / static_cast<double>(std::max<std::int64_t>(1, step - rt_.last_logged)),
-                 rt_.samples - samples_before, t0);
-
-        const bool last = step >= max_steps;
-        if ((args_.logging_strategy == interval_strategy::steps && step % logging_steps_ == 0) ||
-            (args_.logging_first_step && step == 1))
-          log_training(opt, last_grad_norm);
-        if (args_.eval_strategy == interval_strategy::steps && step % eval_steps_ == 0) evaluate_and_track();
-        if (args_.save_strategy == interval_strategy::steps && (step % save_steps_ == 0 || last)) save_checkpoint();
-        if (emissions_) emissions_->sample();  // reads the counters every sample_interval_s
-        for (auto& c : callbacks_)
-          if (c.on_step_end) c.on_step_end(state_);
-        stop = last || state_.should_stop;
-      }
-      if (stop && rt_.next_batch < n_b) break;  // stopped inside the epoch: no epoch-end work
-      if (args_.logging_strategy == interval_strategy::epoch) log_training(opt, last_grad_norm);
-      rt_.epoch_index = epoch + 1;
-      rt_.next_batch = 0;
-      if (args_.eval_strategy == interval_strategy::epoch) evaluate_and_track();
-      if (args_.save_strategy == interval_strategy::epoch) save_checkpoint();
-      stop = stop || state_.should_stop;  // e.g. early stopping after an epoch-end evaluation
-    }
-    rt_.loss_total += rt_.loss_since_log;
-    if (progress_shown_) std::fputc('\n', stderr);
-    progress_shown_ = false;
-
-    if (args_.load_best_model_at_end && !state_.best_model_checkpoint.empty()) load_best();
-    const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    train_result res;
-    res.global_step = state_.global_step;
-    res.training_loss = state_.global_step ? rt_.loss_total / static_cast<double>(state_.global_step) : 0.0;
-    res.metrics = {{"train_runtime", std::round(runtime * 1e4) / 1e4},
-                   {"train_samples_per_second", std::round(static_cast<double>(rt_.samples - samples_before) / runtime * 1e3) / 1e3},
-                   {"train_steps_per_second", std::round(static_cast<double>(state_.global_step) / runtime * 1e3) / 1e3},
-                   {"train_loss", res.training_loss}};
-    if (emissions_) {  // CodeCarbon's totals: kg CO2eq and kWh, also in emissions.csv
-      state_.emissions = emissions_->stop();
-      append_emissions_csv((std::filesystem::path(args_.output_dir) / "emissions.csv").string(), *state_.emissions);
-      res.metrics.emplace_back("train_emissions", state_.emissions->emissions);
-      res.metrics.emplace_back("train_energy_consumed", state_.emissions->energy_consumed);
-      emissions_.reset();
-    }
-    res.metrics.emplace_back("epoch", state_.epoch);
-    log(res.metrics);
-    for (auto* list : {&reporters_, &callbacks_})
-      for (auto& c : *list)
-        if (c.on_train_end) c.on_train_end(state_);
-    opt_ = nullptr;
-    return res;
-  }
+  train_result train(const std::string& resume_from = {});
 
   /// eval_loss on the eval data set (if any) and the evaluator's metrics, with "eval_" keys.
-  std::map<std::string, double> evaluate() {
-    std::map<std::string, double> metrics;
-    const bool was_training = model_->is_training();
-    model_->eval();
-    {
-      c10::NoGradGuard no_grad;
-      for (const auto& set : hooks_.eval_sets) {
-        if (!set.rows) continue;
-        const auto t0 = std::chrono::steady_clock::now();
-        double sum = 0;
-        std::size_t rows = 0;
-        const auto bs = static_cast<std::size_t>(args_.per_device_eval_batch_size);
-        for (std::size_t b = 0; b < set.rows; b += bs) {
-          std::vector<std::size_t> idx;
-          for (std::size_t r = b; r < std::min(set.rows, b + bs); ++r) idx.push_back(r);
-          autocast_scope ac(args_.fp16, args_.bf16, model_->device().is_cuda());
-          auto sl = set.batch(idx);
-          sum += sl.loss.detach().to(at::kDouble).item<double>() * static_cast<double>(idx.size());
-          rows += idx.size();
-        }
-        const std::string prefix = set.name.empty() ? "eval_" : "eval_" + set.name + "_";
-        metrics[prefix + "loss"] = sum / static_cast<double>(rows);
-        metrics[prefix + "runtime"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      }
-    }
-    if (hooks_.evaluator) {
-      const auto path = (std::filesystem::path(args_.output_dir) / "eval").string();
-      std::filesystem::create_directories(path);
-      for (const auto& [k, v] : hooks_.evaluator(*model_, path, static_cast<int>(state_.epoch), static_cast<int>(state_.global_step)))
-        metrics["eval_" + k] = v;
-    }
-    if (was_training) model_->train();
-    return metrics;
-  }
+  std::map<std::string, double> evaluate();
 
  private:
   [[nodiscard]] double schedule(std::int64_t step) const {
@@ -369,34 +173,9 @@ class trainer_core {
   }
 
   // The total gradient norm before clipping (as logged), then clip to max_grad_norm.
-  std::optional<double> clip_gradients() {
-    if (args_.max_grad_norm <= 0) return std::nullopt;
-    c10::NoGradGuard no_grad;
-    std::vector<at::Tensor> norms;
-    for (auto& p : params_)
-      if (p.tensor.grad().defined()) norms.push_back(p.tensor.grad().detach().norm(2));
-    if (norms.empty()) return 0.0;
-    const at::Tensor total = at::stack(norms).norm(2);
-    const at::Tensor coef = (args_.max_grad_norm / (total + 1e-6)).clamp_max(1.0);
-    for (auto& p : params_)
-      if (p.tensor.grad().defined()) p.tensor.mutable_grad().mul_(coef.to(p.tensor.grad().device()));
-    return total.item<double>();
-  }
+  std::optional<double> clip_gradients();
 
-  void log_training(adamw& opt, const std::optional<double>& grad_norm) {
-    const double n = static_cast<double>(std::max<std::int64_t>(1, state_.global_step - rt_.last_logged));
-    log_record r{{"loss", std::round(rt_.loss_since_log / n * 1e4) / 1e4}};
-    // named loss parts and per-dataset losses: the mean over the micro-batches that had them
-    for (const auto& [k, v] : rt_.parts) r.emplace_back(k, std::round(v.first / static_cast<double>(v.second) * 1e4) / 1e4);
-    if (grad_norm) r.emplace_back("grad_norm", *grad_norm);
-    r.emplace_back("learning_rate", opt.lr());
-    r.emplace_back("epoch", state_.epoch);
-    rt_.loss_total += rt_.loss_since_log;
-    rt_.loss_since_log = 0;
-    rt_.parts.clear();
-    rt_.last_logged = state_.global_step;
-    log(std::move(r));
-  }
+  void log_training(adamw& opt, const std::optional<double>& grad_norm);
 
   void warn_skip(const char* what, double v, const std::vector<std::size_t>& rows) {
     if (args_.log_level == log_level::error) return;
@@ -422,199 +201,33 @@ class trainer_core {
   // Every learnable tensor of the loss comes back from the checkpoint, matched by name and
   // shape; a name on one side only (e.g. a checkpoint written before the loss named its
   // weights, as "loss.0") is an error, not a silently untrained resume.
-  void restore_loss_parameters(const std::filesystem::path& file) {
-    if (hooks_.loss_parameters.empty()) return;
-    if (!std::filesystem::exists(file))
-      throw error("resume_from_checkpoint: " + file.string() + " does not exist, and the loss has learnable weights");
-    auto saved = safetensors::load_file(file.string());
-    std::string missing, extra;
-    for (const auto& lp : hooks_.loss_parameters)
-      if (std::none_of(saved.begin(), saved.end(), [&](const auto& kv) { return kv.first == lp.name; }))
-        missing += (missing.empty() ? "" : ", ") + lp.name;
-    for (const auto& [name, t] : saved)
-      if (std::none_of(hooks_.loss_parameters.begin(), hooks_.loss_parameters.end(),
-                       [&](const named_parameter& lp) { return lp.name == name; }))
-        extra += (extra.empty() ? "" : ", ") + name;
-    if (!missing.empty() || !extra.empty())
-      throw error("resume_from_checkpoint: " + file.string() + " does not hold this loss's weights (missing: " +
-                  (missing.empty() ? "none" : missing) + "; not in the loss: " + (extra.empty() ? "none" : extra) +
-                  "): was it written for another loss, or by a version that named them loss.N?");
-    c10::NoGradGuard no_grad;
-    for (auto& lp : hooks_.loss_parameters)
-      for (auto& [name, t] : saved)
-        if (name == lp.name) {
-          if (t.sizes() != lp.tensor.sizes())
-            throw error("resume_from_checkpoint: " + file.string() + ": " + name + " has another shape than the loss's");
-          lp.tensor.copy_(t);
-        }
-  }
+  void restore_loss_parameters(const std::filesystem::path& file);
 
-  void resume(std::string dir, adamw& opt) {
-    if (dir == "latest") {
-      dir = latest_checkpoint(args_.output_dir);
-      if (dir.empty()) throw error("resume_from_checkpoint: no checkpoint-* folder in " + args_.output_dir);
-    }
-    const auto p = std::filesystem::path(dir);
-    if (!std::filesystem::exists(p / "trainer_state.json"))
-      throw error("resume_from_checkpoint: " + dir + " has no trainer_state.json: not a complete checkpoint");
-    copy_parameters_from(dir);
-    restore_loss_parameters(p / "loss_parameters.safetensors");
-    if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
-    if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
-    read_state((p / "trainer_state.json").string(), state_, rt_);
-    // the log file restarts from the checkpoint's history
-    std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::trunc);
-    for (const auto& r : state_.log_history) f << json::dump(record_json(r)) << '\n';
-  }
+  void resume(std::string dir, adamw& opt);
 
-  void copy_parameters_from(const std::string& dir) {
-    auto src_model = models::sentence_transformer::load(dir);
-    c10::NoGradGuard no_grad;
-    auto src = src_model->named_parameters(true);
-    for (auto& item : model_->named_parameters(true)) {
-      const auto* p = src.find(item.key());
-      if (!p) throw error(dir + ": the checkpoint has no parameter " + item.key() + " (a different model?)");
-      if (p->sizes() != item.value().sizes()) throw error(dir + ": parameter " + item.key() + " has another shape");
-      item.value().copy_(*p);
-    }
-  }
+  void copy_parameters_from(const std::string& dir);
 
   // fp16: unscale the gradients; false (skip the step, shrink the scale) when any is not finite.
-  bool unscale() {
-    double& scale = rt_.scaler_scale;
-    std::int64_t& good = rt_.scaler_good_steps;
-    c10::NoGradGuard no_grad;
-    bool finite = true;
-    for (auto& p : params_) {
-      if (!p.tensor.grad().defined()) continue;
-      p.tensor.mutable_grad().div_(scale);
-      finite = finite && at::isfinite(p.tensor.grad()).all().item<bool>();
-    }
-    if (!finite) {
-      scale *= 0.5;
-      good = 0;
-      return false;
-    }
-    if (++good == 2000) {  // GradScaler's growth_interval
-      scale *= 2.0;
-      good = 0;
-    }
-    return true;
-  }
+  bool unscale();
 
-  std::string non_finite_message(const char* what, double v, const std::vector<std::size_t>& rows) const {
-    std::string r;
-    for (std::size_t k = 0; k < rows.size() && k < 16; ++k) r += (k ? ", " : "") + std::to_string(rows[k]);
-    if (rows.size() > 16) r += ", ...";
-    return std::string("trainer: the ") + what + " is " + std::to_string(v) + " at step " +
-           std::to_string(state_.global_step + 1) + " (batch rows " + r +
-           "); training stopped rather than train on it (training_args::on_non_finite = skip_step drops such updates instead)";
-  }
+  std::string non_finite_message(const char* what, double v, const std::vector<std::size_t>& rows) const;
 
-  void log(log_record r) {
-    r.emplace_back("step", static_cast<double>(state_.global_step));
-    state_.log_history.push_back(r);
-    if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
-      f << json::dump(record_json(r)) << '\n';
-    if (args_.log_level == log_level::info) {  // stdout, terminal or not, as Python prints them
-      clear_progress();
-      std::printf("%s\n", console_line(r).c_str());
-      std::fflush(stdout);
-    }
-    for (auto* list : {&reporters_, &callbacks_})
-      for (auto& c : *list)
-        if (c.on_log) c.on_log(state_, r);
-  }
+  void log(log_record r);
 
-  void evaluate_and_track() {
-    auto metrics = evaluate();
-    if (metrics.empty()) return;
-    log_record r(metrics.begin(), metrics.end());
-    r.emplace_back("epoch", state_.epoch);
-    log(r);
-    for (auto& c : callbacks_)
-      if (c.on_evaluate) c.on_evaluate(state_, metrics);
-    const auto key = args_.best_metric_key();
-    if (auto it = metrics.find(key); it != metrics.end()) {
-      const bool better = !state_.best_metric ||
-                          (args_.higher_is_better() ? it->second > *state_.best_metric : it->second < *state_.best_metric);
-      if (better) {
-        state_.best_metric = it->second;
-        state_.best_model_checkpoint = checkpoint_dir(state_.global_step);
-      }
-    }
-  }
+  void evaluate_and_track();
 
   [[nodiscard]] std::string checkpoint_dir(std::int64_t step) const {
     return (std::filesystem::path(args_.output_dir) / ("checkpoint-" + std::to_string(step))).string();
   }
 
-  void save_checkpoint() {
-    const std::string dir = checkpoint_dir(state_.global_step);
-    if (std::filesystem::exists(dir)) return;  // already saved at this step
-    // Written under a temporary name and renamed when complete, so a crash never leaves a
-    // half-written checkpoint that looks finished.
-    const std::string tmp = dir + ".tmp";
-    std::filesystem::remove_all(tmp);
-    std::filesystem::create_directories(tmp);
-    model_->save(tmp);
-    if (emissions_) state_.emissions = emissions_->data();  // the card shows the run so far
-    if (hooks_.write_card) hooks_.write_card(tmp, state_);
-    if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
-    save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
-    if (!hooks_.loss_parameters.empty()) {
-      std::vector<std::pair<std::string, at::Tensor>> lp;
-      for (const auto& p : hooks_.loss_parameters) lp.emplace_back(p.name, p.tensor);
-      safetensors::save_file((std::filesystem::path(tmp) / "loss_parameters.safetensors").string(), lp);
-    }
-    // written last: its presence marks the checkpoint complete
-    std::ofstream(std::filesystem::path(tmp) / "trainer_state.json")
-        << json::dump(state_json(state_, rt_, logging_steps_, eval_steps_, save_steps_, args_.per_device_train_batch_size), {.indent = 2})
-        << '\n';
-    std::filesystem::rename(tmp, dir);
-    for (auto& c : callbacks_)
-      if (c.on_save) c.on_save(state_, dir);
-    rotate_checkpoints();
-  }
+  void save_checkpoint();
 
   // Keep the newest save_total_limit checkpoints, never deleting the best one.
-  void rotate_checkpoints() {
-    if (!args_.save_total_limit) return;
-    std::vector<std::pair<std::int64_t, std::filesystem::path>> found;
-    for (const auto& e : std::filesystem::directory_iterator(args_.output_dir)) {
-      const auto name = e.path().filename().string();
-      if (!e.is_directory() || !name.starts_with("checkpoint-") || name.ends_with(".tmp")) continue;
-      try {
-        found.emplace_back(std::stoll(name.substr(11)), e.path());
-      } catch (...) {
-      }
-    }
-    std::sort(found.begin(), found.end());
-    auto limit = static_cast<std::size_t>(*args_.save_total_limit);
-    // with load_best_model_at_end and a limit of 1, keep room for the best one too
-    if (limit == 1 && args_.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
-        found.size() > 0 && found.back().second.string() != state_.best_model_checkpoint)
-      limit = 2;
-    std::size_t excess = found.size() > limit ? found.size() - limit : 0;
-    for (std::size_t k = 0; k < found.size() && excess > 0; ++k) {
-      if (found[k].second.string() == state_.best_model_checkpoint) continue;
-      std::filesystem::remove_all(found[k].second);
-      --excess;
-    }
-  }
+  void rotate_checkpoints();
 
   void load_best() { copy_parameters_from(state_.best_model_checkpoint); }
 
-  void progress(std::int64_t step, double loss, std::int64_t samples, std::chrono::steady_clock::time_point t0) {
-    if (args_.disable_progress_bar || !isatty(2)) return;
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double eta = el / static_cast<double>(step) * static_cast<double>(max_steps_ - step);
-    std::fprintf(stderr, "\r%lld/%lld [%3.0f%%] loss %.4f | %.1f samples/s | elapsed %s | ETA %s   ",
-                 static_cast<long long>(step), static_cast<long long>(max_steps_),
-                 100.0 * static_cast<double>(step) / static_cast<double>(max_steps_), loss,
-                 static_cast<double>(samples) / el, format_duration(el).c_str(), format_duration(eta).c_str());
-    progress_shown_ = true;
-  }
+  void progress(std::int64_t step, double loss, std::int64_t samples, std::chrono::steady_clock::time_point t0);
 
   std::shared_ptr<models::sentence_transformer> model_;
   training_args args_;
@@ -629,6 +242,433 @@ class trainer_core {
   adamw* opt_ = nullptr;  // the optimizer of the running train(), for checkpoints
   std::optional<emissions_tracker> emissions_;  // report_to "codecarbon" / "all", during train()
 };
+
+#if SBERT_DEFINITIONS
+
+SBERT_INLINE std::vector<named_parameter> trainer_core::parameters() const {
+  std::vector<named_parameter> params;
+  std::unordered_set<const void*> seen;
+  auto add = [&](const std::string& name, const at::Tensor& t) {
+    if (seen.insert(t.unsafeGetTensorImpl()).second) params.push_back({name, t});
+  };
+  for (const auto& item : model_->named_parameters(true))
+    if (item.value().requires_grad()) add(item.key(), item.value());
+  for (const auto& p : hooks_.loss_parameters) add(p.name, p.tensor);
+  return params;
+}
+
+SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
+  const bool has_eval = !hooks_.eval_sets.empty() || static_cast<bool>(hooks_.evaluator);
+  args_.validate(has_eval);
+  std::filesystem::create_directories(args_.output_dir);
+  at::manual_seed(args_.seed);
+  auto sampler = hooks_.make_sampler();
+  const std::int64_t steps_in_epoch = static_cast<std::int64_t>(sampler->size());
+  if (steps_in_epoch == 0) throw error("trainer: the training data set gives no batch (empty, or smaller than one batch with dataloader_drop_last)");
+  const std::int64_t accum = args_.gradient_accumulation_steps;
+  const std::int64_t updates_per_epoch = std::max<std::int64_t>(1, steps_in_epoch / accum);
+  const std::int64_t max_steps = args_.max_steps > 0
+      ? args_.max_steps
+      : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * static_cast<double>(updates_per_epoch)));
+  const std::int64_t num_epochs = args_.max_steps > 0
+      ? (max_steps + updates_per_epoch - 1) / updates_per_epoch
+      : static_cast<std::int64_t>(std::ceil(args_.num_train_epochs));
+  warmup_ = args_.warmup_steps > 0 ? args_.warmup_steps
+                                   : static_cast<std::int64_t>(std::ceil(args_.warmup_ratio * static_cast<double>(max_steps)));
+  max_steps_ = max_steps;
+  logging_steps_ = resolve_steps(args_.logging_steps);
+  eval_steps_ = resolve_steps(args_.eval_steps.value_or(args_.logging_steps));
+  save_steps_ = resolve_steps(args_.save_steps);
+  state_ = train_state{};
+  state_.max_steps = max_steps;
+  state_.num_train_epochs = num_epochs;
+  rt_ = running_totals{};
+
+  const auto params = parameters();
+  params_ = params;
+  reporters_.clear();
+  if (args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
+  emissions_.reset();
+  if (args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
+    emissions_.emplace(args_.emissions);
+    emissions_->start();
+  }
+  adamw opt(params, {.lr = args_.learning_rate,
+                     .beta1 = args_.adam_beta1,
+                     .beta2 = args_.adam_beta2,
+                     .eps = args_.adam_epsilon,
+                     .weight_decay = args_.weight_decay});
+  opt_ = &opt;
+  if (!resume_from.empty()) resume(resume_from, opt);
+  opt.set_lr(args_.learning_rate * schedule(state_.global_step));
+  const bool cuda = model_->device().is_cuda();
+  model_->train();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t samples_before = rt_.samples;
+  bool stop = state_.global_step >= max_steps;
+  std::optional<double> last_grad_norm;
+  double step_loss_acc = 0;
+  for (std::int64_t epoch = rt_.epoch_index; epoch < num_epochs && !stop; ++epoch) {
+    const batch_list batches = sampler->batches(static_cast<std::uint64_t>(epoch));
+    const auto n_b = static_cast<std::int64_t>(batches.size());
+    const std::int64_t first = epoch == rt_.epoch_index ? rt_.next_batch : 0;
+    for (std::int64_t i = first; i < n_b && !stop; ++i) {
+      const auto& rows = batches[static_cast<std::size_t>(i)];
+      step_loss sl;
+      {
+        autocast_scope ac(args_.fp16, args_.bf16, cuda);
+        sl = hooks_.train_batch(rows);
+      }
+      const double value = sl.loss.detach().to(at::kDouble).item<double>();
+      bool bad_update = !std::isfinite(value);
+      if (bad_update && args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("loss", value, rows));
+      if (!bad_update) {
+        at::Tensor scaled = sl.loss / static_cast<double>(accum);
+        if (args_.fp16) scaled = scaled * rt_.scaler_scale;
+        scaled.backward();
+        rt_.loss_since_log += value / static_cast<double>(accum);
+        step_loss_acc += value / static_cast<double>(accum);
+        for (const auto& [name, t] : sl.parts) {
+          auto& [sum, count] = rt_.parts[name];
+          sum += t.detach().to(at::kDouble).item<double>();
+          ++count;
+        }
+      } else {
+        skipped_batch_ = true;
+        warn_skip("loss", value, rows);
+      }
+      rt_.samples += static_cast<std::int64_t>(sl.rows);
+      if ((i + 1) % accum != 0 && i + 1 != n_b) continue;
+
+      // optimizer step
+      state_.step_loss = step_loss_acc;
+      step_loss_acc = 0;
+      state_.step_learning_rate = opt.lr();
+      bool skip = skipped_batch_;
+      skipped_batch_ = false;
+      if (!skip && args_.fp16) skip = !unscale();
+      if (!skip) {
+        last_grad_norm = clip_gradients();
+        if (last_grad_norm && !std::isfinite(*last_grad_norm)) {
+          if (args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("gradient norm", *last_grad_norm, rows));
+          warn_skip("gradient norm", *last_grad_norm, rows);
+          skip = true;
+        }
+      }
+      if (!skip) opt.step();
+      else ++state_.skipped_steps;
+      opt.zero_grad();
+      state_.step_grad_norm = last_grad_norm;
+      ++state_.global_step;
+      opt.set_lr(args_.learning_rate * schedule(state_.global_step));
+      state_.epoch = static_cast<double>(epoch) + static_cast<double>(i + 1) / static_cast<double>(n_b);
+      rt_.epoch_index = epoch;
+      rt_.next_batch = i + 1;
+      const std::int64_t step = state_.global_step;
+      progress(step, rt_.loss_since_log / static_cast<double>(std::max<std::int64_t>(1, step - rt_.last_logged)),
+               rt_.samples - samples_before, t0);
+
+      const bool last = step >= max_steps;
+      if ((args_.logging_strategy == interval_strategy::steps && step % logging_steps_ == 0) ||
+          (args_.logging_first_step && step == 1))
+        log_training(opt, last_grad_norm);
+      if (args_.eval_strategy == interval_strategy::steps && step % eval_steps_ == 0) evaluate_and_track();
+      if (args_.save_strategy == interval_strategy::steps && (step % save_steps_ == 0 || last)) save_checkpoint();
+      if (emissions_) emissions_->sample();  // reads the counters every sample_interval_s
+      for (auto& c : callbacks_)
+        if (c.on_step_end) c.on_step_end(state_);
+      stop = last || state_.should_stop;
+    }
+    if (stop && rt_.next_batch < n_b) break;  // stopped inside the epoch: no epoch-end work
+    if (args_.logging_strategy == interval_strategy::epoch) log_training(opt, last_grad_norm);
+    rt_.epoch_index = epoch + 1;
+    rt_.next_batch = 0;
+    if (args_.eval_strategy == interval_strategy::epoch) evaluate_and_track();
+    if (args_.save_strategy == interval_strategy::epoch) save_checkpoint();
+    stop = stop || state_.should_stop;  // e.g. early stopping after an epoch-end evaluation
+  }
+  rt_.loss_total += rt_.loss_since_log;
+  if (progress_shown_) std::fputc('\n', stderr);
+  progress_shown_ = false;
+
+  if (args_.load_best_model_at_end && !state_.best_model_checkpoint.empty()) load_best();
+  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  train_result res;
+  res.global_step = state_.global_step;
+  res.training_loss = state_.global_step ? rt_.loss_total / static_cast<double>(state_.global_step) : 0.0;
+  res.metrics = {{"train_runtime", std::round(runtime * 1e4) / 1e4},
+                 {"train_samples_per_second", std::round(static_cast<double>(rt_.samples - samples_before) / runtime * 1e3) / 1e3},
+                 {"train_steps_per_second", std::round(static_cast<double>(state_.global_step) / runtime * 1e3) / 1e3},
+                 {"train_loss", res.training_loss}};
+  if (emissions_) {  // CodeCarbon's totals: kg CO2eq and kWh, also in emissions.csv
+    state_.emissions = emissions_->stop();
+    append_emissions_csv((std::filesystem::path(args_.output_dir) / "emissions.csv").string(), *state_.emissions);
+    res.metrics.emplace_back("train_emissions", state_.emissions->emissions);
+    res.metrics.emplace_back("train_energy_consumed", state_.emissions->energy_consumed);
+    emissions_.reset();
+  }
+  res.metrics.emplace_back("epoch", state_.epoch);
+  log(res.metrics);
+  for (auto* list : {&reporters_, &callbacks_})
+    for (auto& c : *list)
+      if (c.on_train_end) c.on_train_end(state_);
+  opt_ = nullptr;
+  return res;
+}
+
+SBERT_INLINE std::map<std::string, double> trainer_core::evaluate() {
+  std::map<std::string, double> metrics;
+  const bool was_training = model_->is_training();
+  model_->eval();
+  {
+    c10::NoGradGuard no_grad;
+    for (const auto& set : hooks_.eval_sets) {
+      if (!set.rows) continue;
+      const auto t0 = std::chrono::steady_clock::now();
+      double sum = 0;
+      std::size_t rows = 0;
+      const auto bs = static_cast<std::size_t>(args_.per_device_eval_batch_size);
+      for (std::size_t b = 0; b < set.rows; b += bs) {
+        std::vector<std::size_t> idx;
+        for (std::size_t r = b; r < std::min(set.rows, b + bs); ++r) idx.push_back(r);
+        autocast_scope ac(args_.fp16, args_.bf16, model_->device().is_cuda());
+        auto sl = set.batch(idx);
+        sum += sl.loss.detach().to(at::kDouble).item<double>() * static_cast<double>(idx.size());
+        rows += idx.size();
+      }
+      const std::string prefix = set.name.empty() ? "eval_" : "eval_" + set.name + "_";
+      metrics[prefix + "loss"] = sum / static_cast<double>(rows);
+      metrics[prefix + "runtime"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+  if (hooks_.evaluator) {
+    const auto path = (std::filesystem::path(args_.output_dir) / "eval").string();
+    std::filesystem::create_directories(path);
+    for (const auto& [k, v] : hooks_.evaluator(*model_, path, static_cast<int>(state_.epoch), static_cast<int>(state_.global_step)))
+      metrics["eval_" + k] = v;
+  }
+  if (was_training) model_->train();
+  return metrics;
+}
+
+SBERT_INLINE std::optional<double> trainer_core::clip_gradients() {
+  if (args_.max_grad_norm <= 0) return std::nullopt;
+  c10::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;
+  for (auto& p : params_)
+    if (p.tensor.grad().defined()) norms.push_back(p.tensor.grad().detach().norm(2));
+  if (norms.empty()) return 0.0;
+  const at::Tensor total = at::stack(norms).norm(2);
+  const at::Tensor coef = (args_.max_grad_norm / (total + 1e-6)).clamp_max(1.0);
+  for (auto& p : params_)
+    if (p.tensor.grad().defined()) p.tensor.mutable_grad().mul_(coef.to(p.tensor.grad().device()));
+  return total.item<double>();
+}
+
+SBERT_INLINE void trainer_core::log_training(adamw& opt, const std::optional<double>& grad_norm) {
+  const double n = static_cast<double>(std::max<std::int64_t>(1, state_.global_step - rt_.last_logged));
+  log_record r{{"loss", std::round(rt_.loss_since_log / n * 1e4) / 1e4}};
+  // named loss parts and per-dataset losses: the mean over the micro-batches that had them
+  for (const auto& [k, v] : rt_.parts) r.emplace_back(k, std::round(v.first / static_cast<double>(v.second) * 1e4) / 1e4);
+  if (grad_norm) r.emplace_back("grad_norm", *grad_norm);
+  r.emplace_back("learning_rate", opt.lr());
+  r.emplace_back("epoch", state_.epoch);
+  rt_.loss_total += rt_.loss_since_log;
+  rt_.loss_since_log = 0;
+  rt_.parts.clear();
+  rt_.last_logged = state_.global_step;
+  log(std::move(r));
+}
+
+SBERT_INLINE void trainer_core::restore_loss_parameters(const std::filesystem::path& file) {
+  if (hooks_.loss_parameters.empty()) return;
+  if (!std::filesystem::exists(file))
+    throw error("resume_from_checkpoint: " + file.string() + " does not exist, and the loss has learnable weights");
+  auto saved = safetensors::load_file(file.string());
+  std::string missing, extra;
+  for (const auto& lp : hooks_.loss_parameters)
+    if (std::none_of(saved.begin(), saved.end(), [&](const auto& kv) { return kv.first == lp.name; }))
+      missing += (missing.empty() ? "" : ", ") + lp.name;
+  for (const auto& [name, t] : saved)
+    if (std::none_of(hooks_.loss_parameters.begin(), hooks_.loss_parameters.end(),
+                     [&](const named_parameter& lp) { return lp.name == name; }))
+      extra += (extra.empty() ? "" : ", ") + name;
+  if (!missing.empty() || !extra.empty())
+    throw error("resume_from_checkpoint: " + file.string() + " does not hold this loss's weights (missing: " +
+                (missing.empty() ? "none" : missing) + "; not in the loss: " + (extra.empty() ? "none" : extra) +
+                "): was it written for another loss, or by a version that named them loss.N?");
+  c10::NoGradGuard no_grad;
+  for (auto& lp : hooks_.loss_parameters)
+    for (auto& [name, t] : saved)
+      if (name == lp.name) {
+        if (t.sizes() != lp.tensor.sizes())
+          throw error("resume_from_checkpoint: " + file.string() + ": " + name + " has another shape than the loss's");
+        lp.tensor.copy_(t);
+      }
+}
+
+SBERT_INLINE void trainer_core::resume(std::string dir, adamw& opt) {
+  if (dir == "latest") {
+    dir = latest_checkpoint(args_.output_dir);
+    if (dir.empty()) throw error("resume_from_checkpoint: no checkpoint-* folder in " + args_.output_dir);
+  }
+  const auto p = std::filesystem::path(dir);
+  if (!std::filesystem::exists(p / "trainer_state.json"))
+    throw error("resume_from_checkpoint: " + dir + " has no trainer_state.json: not a complete checkpoint");
+  copy_parameters_from(dir);
+  restore_loss_parameters(p / "loss_parameters.safetensors");
+  if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
+  if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
+  read_state((p / "trainer_state.json").string(), state_, rt_);
+  // the log file restarts from the checkpoint's history
+  std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::trunc);
+  for (const auto& r : state_.log_history) f << json::dump(record_json(r)) << '\n';
+}
+
+SBERT_INLINE void trainer_core::copy_parameters_from(const std::string& dir) {
+  auto src_model = models::sentence_transformer::load(dir);
+  c10::NoGradGuard no_grad;
+  auto src = src_model->named_parameters(true);
+  for (auto& item : model_->named_parameters(true)) {
+    const auto* p = src.find(item.key());
+    if (!p) throw error(dir + ": the checkpoint has no parameter " + item.key() + " (a different model?)");
+    if (p->sizes() != item.value().sizes()) throw error(dir + ": parameter " + item.key() + " has another shape");
+    item.value().copy_(*p);
+  }
+}
+
+SBERT_INLINE bool trainer_core::unscale() {
+  double& scale = rt_.scaler_scale;
+  std::int64_t& good = rt_.scaler_good_steps;
+  c10::NoGradGuard no_grad;
+  bool finite = true;
+  for (auto& p : params_) {
+    if (!p.tensor.grad().defined()) continue;
+    p.tensor.mutable_grad().div_(scale);
+    finite = finite && at::isfinite(p.tensor.grad()).all().item<bool>();
+  }
+  if (!finite) {
+    scale *= 0.5;
+    good = 0;
+    return false;
+  }
+  if (++good == 2000) {  // GradScaler's growth_interval
+    scale *= 2.0;
+    good = 0;
+  }
+  return true;
+}
+
+SBERT_INLINE std::string trainer_core::non_finite_message(const char* what, double v,
+                                                          const std::vector<std::size_t>& rows) const {
+  std::string r;
+  for (std::size_t k = 0; k < rows.size() && k < 16; ++k) r += (k ? ", " : "") + std::to_string(rows[k]);
+  if (rows.size() > 16) r += ", ...";
+  return std::string("trainer: the ") + what + " is " + std::to_string(v) + " at step " +
+         std::to_string(state_.global_step + 1) + " (batch rows " + r +
+         "); training stopped rather than train on it (training_args::on_non_finite = skip_step drops such updates instead)";
+}
+
+SBERT_INLINE void trainer_core::log(log_record r) {
+  r.emplace_back("step", static_cast<double>(state_.global_step));
+  state_.log_history.push_back(r);
+  if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
+    f << json::dump(record_json(r)) << '\n';
+  if (args_.log_level == log_level::info) {  // stdout, terminal or not, as Python prints them
+    clear_progress();
+    std::printf("%s\n", console_line(r).c_str());
+    std::fflush(stdout);
+  }
+  for (auto* list : {&reporters_, &callbacks_})
+    for (auto& c : *list)
+      if (c.on_log) c.on_log(state_, r);
+}
+
+SBERT_INLINE void trainer_core::evaluate_and_track() {
+  auto metrics = evaluate();
+  if (metrics.empty()) return;
+  log_record r(metrics.begin(), metrics.end());
+  r.emplace_back("epoch", state_.epoch);
+  log(r);
+  for (auto& c : callbacks_)
+    if (c.on_evaluate) c.on_evaluate(state_, metrics);
+  const auto key = args_.best_metric_key();
+  if (auto it = metrics.find(key); it != metrics.end()) {
+    const bool better = !state_.best_metric ||
+                        (args_.higher_is_better() ? it->second > *state_.best_metric : it->second < *state_.best_metric);
+    if (better) {
+      state_.best_metric = it->second;
+      state_.best_model_checkpoint = checkpoint_dir(state_.global_step);
+    }
+  }
+}
+
+SBERT_INLINE void trainer_core::save_checkpoint() {
+  const std::string dir = checkpoint_dir(state_.global_step);
+  if (std::filesystem::exists(dir)) return;  // already saved at this step
+  // Written under a temporary name and renamed when complete, so a crash never leaves a
+  // half-written checkpoint that looks finished.
+  const std::string tmp = dir + ".tmp";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  model_->save(tmp);
+  if (emissions_) state_.emissions = emissions_->data();  // the card shows the run so far
+  if (hooks_.write_card) hooks_.write_card(tmp, state_);
+  if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
+  save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
+  if (!hooks_.loss_parameters.empty()) {
+    std::vector<std::pair<std::string, at::Tensor>> lp;
+    for (const auto& p : hooks_.loss_parameters) lp.emplace_back(p.name, p.tensor);
+    safetensors::save_file((std::filesystem::path(tmp) / "loss_parameters.safetensors").string(), lp);
+  }
+  // written last: its presence marks the checkpoint complete
+  std::ofstream(std::filesystem::path(tmp) / "trainer_state.json")
+      << json::dump(state_json(state_, rt_, logging_steps_, eval_steps_, save_steps_, args_.per_device_train_batch_size), {.indent = 2})
+      << '\n';
+  std::filesystem::rename(tmp, dir);
+  for (auto& c : callbacks_)
+    if (c.on_save) c.on_save(state_, dir);
+  rotate_checkpoints();
+}
+
+SBERT_INLINE void trainer_core::rotate_checkpoints() {
+  if (!args_.save_total_limit) return;
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> found;
+  for (const auto& e : std::filesystem::directory_iterator(args_.output_dir)) {
+    const auto name = e.path().filename().string();
+    if (!e.is_directory() || !name.starts_with("checkpoint-") || name.ends_with(".tmp")) continue;
+    try {
+      found.emplace_back(std::stoll(name.substr(11)), e.path());
+    } catch (...) {
+    }
+  }
+  std::sort(found.begin(), found.end());
+  auto limit = static_cast<std::size_t>(*args_.save_total_limit);
+  // with load_best_model_at_end and a limit of 1, keep room for the best one too
+  if (limit == 1 && args_.load_best_model_at_end && !state_.best_model_checkpoint.empty() &&
+      found.size() > 0 && found.back().second.string() != state_.best_model_checkpoint)
+    limit = 2;
+  std::size_t excess = found.size() > limit ? found.size() - limit : 0;
+  for (std::size_t k = 0; k < found.size() && excess > 0; ++k) {
+    if (found[k].second.string() == state_.best_model_checkpoint) continue;
+    std::filesystem::remove_all(found[k].second);
+    --excess;
+  }
+}
+
+SBERT_INLINE void trainer_core::progress(std::int64_t step, double loss, std::int64_t samples,
+                                         std::chrono::steady_clock::time_point t0) {
+  if (args_.disable_progress_bar || !isatty(2)) return;
+  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double eta = el / static_cast<double>(step) * static_cast<double>(max_steps_ - step);
+  std::fprintf(stderr, "\r%lld/%lld [%3.0f%%] loss %.4f | %.1f samples/s | elapsed %s | ETA %s   ",
+               static_cast<long long>(step), static_cast<long long>(max_steps_),
+               100.0 * static_cast<double>(step) / static_cast<double>(max_steps_), loss,
+               static_cast<double>(samples) / el, format_duration(el).c_str(), format_duration(eta).c_str());
+  progress_shown_ = true;
+}
+#endif  // SBERT_DEFINITIONS
 
 }  // namespace detail
 }  // namespace sbert
