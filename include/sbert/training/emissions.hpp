@@ -55,15 +55,18 @@ struct carbon_intensity_entry {
   std::string_view iso_code, name;
   double g_per_kwh;
 };
-/// Ember's yearly electricity data for 2023 as Our World in Data publishes it ("Carbon
-/// intensity of electricity generation", gCO2eq/kWh), rounded to whole grams. CodeCarbon uses
-/// its own energy-mix table, so its figures differ somewhat; pass carbon_intensity for yours.
+/// The carbon intensity of electricity CodeCarbon itself uses for these countries: the
+/// `carbon_intensity` field of codecarbon/data/private_infra/global_energy_mix.json (Our World
+/// in Data's energy data, year 2021), copied for 20 countries as figures, not code. Pass
+/// carbon_intensity for a country not listed or a figure of your own.
 inline constexpr carbon_intensity_entry carbon_intensity_table[] = {
-    {"AUS", "Australia", 549}, {"BRA", "Brazil", 98},      {"CAN", "Canada", 170},        {"CHE", "Switzerland", 35},
-    {"CHN", "China", 582},     {"DEU", "Germany", 381},    {"ESP", "Spain", 174},         {"FIN", "Finland", 79},
-    {"FRA", "France", 56},     {"GBR", "United Kingdom", 238}, {"IND", "India", 713},     {"IRL", "Ireland", 282},
-    {"ITA", "Italy", 331},     {"JPN", "Japan", 485},      {"KOR", "South Korea", 432},   {"NLD", "Netherlands", 268},
-    {"NOR", "Norway", 30},     {"POL", "Poland", 662},     {"SWE", "Sweden", 41},         {"USA", "United States", 369},
+    {"AUS", "Australia", 531.247},  {"BRA", "Brazil", 158.592},       {"CAN", "Canada", 128.461},
+    {"CHE", "Switzerland", 47.101}, {"CHN", "China", 544.355},        {"DEU", "Germany", 365.477},
+    {"ESP", "Spain", 193.863},      {"FIN", "Finland", 145.541},      {"FRA", "France", 67.39},
+    {"GBR", "United Kingdom", 268.329}, {"IND", "India", 637.182},    {"IRL", "Ireland", 363.608},
+    {"ITA", "Italy", 340.794},      {"JPN", "Japan", 478.545},        {"KOR", "South Korea", 458.081},
+    {"NLD", "Netherlands", 388.702}, {"NOR", "Norway", 27.55},        {"POL", "Poland", 660.122},
+    {"SWE", "Sweden", 45.817},      {"USA", "United States", 379.26},
 };
 /// The world average CodeCarbon falls back to when it cannot locate the machine (gCO2eq/kWh).
 inline constexpr double world_carbon_intensity = 475;
