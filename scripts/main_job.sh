@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . ./scripts/env.sh
 shared="${SBERT_SHARED_DIR:-$(cd .. && pwd)/shared}"
-cmake -S . -B build-main -G Ninja -DCMAKE_BUILD_TYPE=Release -DSBERT_BUILD_TESTS=OFF -DSBERT_BUILD_BENCHMARKS=OFF
+cmake -S . -B build-main -G Ninja -DCMAKE_BUILD_TYPE=Release -DSBERT_BUILD_TESTS=OFF -DSBERT_BUILD_BENCHMARKS=OFF -DSBERT_PROGRAMS_HEADER_ONLY=ON
 cmake --build build-main -j "$(nproc)" --target train_sts_nli
 ./build-main/examples/train_sts_nli --shared "$shared" --output out/main_job "$@"
