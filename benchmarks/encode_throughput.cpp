@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 4 ? std::atoi(argv[4]) : 0;
   if (threads > 0) at::set_num_threads(threads);
   else sbert::models::set_threads_from_hardware();
+  std::printf("%s\n", sbert::select_blas_kernel().describe().c_str());  // kernels in use
   std::printf("intra-op threads: %d, CUDA: %s\n", at::get_num_threads(),
               torch::cuda::is_available() ? "yes" : "no");
 

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   const std::int64_t steps_base = argc > 2 ? std::atoll(argv[2]) : 3;
   const std::int64_t bs = argc > 3 ? std::atoll(argv[3]) : 16;
   sbert::models::set_threads_from_hardware();
+  std::printf("%s\n", sbert::select_blas_kernel().describe().c_str());  // kernels in use
   auto data = sbert::read_tsv<triplets>(std::string(SBERT_SHARED_DIR) + "/data/nli/nli_dev_triplets.tsv");
   const auto device = sbert::models::default_device();
   for (bool bf16 : {false, true}) {

@@ -78,6 +78,7 @@
 #include <sbert/training/optimizer.hpp>
 #include <sbert/training/tensorboard.hpp>
 #include <sbert/training/trainer.hpp>
+#include <sbert/util/blas.hpp>
 #include <sbert/util/hard_negatives_schema.hpp>
 #include <sbert/util/mine_hard_negatives.hpp>
 #include <sbert/util/similarity.hpp>

@@ -33,6 +33,7 @@
 #include <sbert/models/normalize.hpp>
 #include <sbert/models/pooling.hpp>
 #include <sbert/models/transformer.hpp>
+#include <sbert/util/blas.hpp>
 #include <sbert/util/similarity.hpp>
 
 namespace sbert::models {
@@ -53,8 +54,11 @@ struct encode_options {
   return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
 }
 
-/// On CPU, one intra-op thread per hardware thread (libtorch's default may be lower).
+/// On CPU, one intra-op thread per hardware thread (libtorch's default may be lower), and the
+/// OpenBLAS kernels the CPU supports best (sbert/util/blas.hpp: OpenBLAS 0.3.21 falls back to
+/// SSE3 kernels on CPUs it does not know). Call it at the start of a program.
 inline void set_threads_from_hardware() {
+  (void)select_blas_kernel();
   const auto n = std::thread::hardware_concurrency();
   if (n > 0) at::set_num_threads(static_cast<int>(n));
 }
