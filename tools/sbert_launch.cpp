@@ -71,7 +71,7 @@ pid_t g_children[1024];
 volatile sig_atomic_t g_nchildren = 0;
 extern "C" void forward_signal(int sig) {
   for (sig_atomic_t k = 0; k < g_nchildren; ++k)
-    if (g_children[k] > 0) ::kill(g_children[k], sig);
+    if (g_children[k] > 0) ::kill(-g_children[k], sig);
 }
 
 }  // namespace
@@ -113,10 +113,13 @@ int main(int argc, char** argv) {
     const pid_t pid = ::fork();
     if (pid < 0) {
       std::perror("sbert-launch: fork");
-      for (pid_t p : pids) ::kill(p, SIGTERM);
+      for (pid_t p : pids) ::kill(-p, SIGTERM);
       return 1;
     }
     if (pid == 0) {
+      // Its own process group, so that stopping it also stops what it started (a shell's
+      // children would otherwise outlive it and hold the output open).
+      ::setpgid(0, 0);
       ::setenv("RANK", std::to_string(node_rank * nproc + local).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sbert-launch: cannot run '%s': %s\n", argv[i], std::strerror(errno));
       std::_Exit(127);
     }
+    ::setpgid(pid, pid);  // also here: whichever of the two runs first
     pids.push_back(pid);
     g_children[local] = pid;
     g_nchildren = local + 1;
@@ -149,7 +153,7 @@ int main(int argc, char** argv) {
     if (done == 0) {  // stopping, nobody exited yet
       if (std::chrono::steady_clock::now() > stop_deadline)
         for (pid_t p : pids)
-          if (p > 0) ::kill(p, SIGKILL);
+          if (p > 0) ::kill(-p, SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
@@ -172,7 +176,7 @@ int main(int argc, char** argv) {
       stopping = true;
       stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       for (pid_t p : pids)
-        if (p > 0) ::kill(p, SIGTERM);
+        if (p > 0) ::kill(-p, SIGTERM);
     }
   }
   return result;
