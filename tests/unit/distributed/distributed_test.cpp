@@ -5,6 +5,7 @@
 //   test_distributed check <case> <sbert-launch> <nproc> <workdir>   the ctest entry
 //   test_distributed worker <case> <nproc-of-the-run> <outdir> [...] one process of a run
 //   test_distributed unreachable                                      store timeout message
+//   test_distributed crash                                            a dead rank fails the others
 //
 // What "the same" means per case (the one-process reference):
 //   cosent, mnrl_local  — each rank's loss is over its own slice, DDP averages the gradients:
@@ -24,6 +25,7 @@
 // grows through 10 Adam steps to ~2e-6 in the weights.
 #include <ATen/Parallel.h>
 #include <ATen/ops/abs.h>
+#include <ATen/ops/ones.h>
 
 #include <sbert/data.hpp>
 #include <sbert/distributed/process_group.hpp>
@@ -38,6 +40,9 @@
 #include <sbert/training/multi_dataset.hpp>
 #include <sbert/training/trainer.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -305,6 +310,54 @@ int unreachable() {
   return 1;
 }
 
+// A rank that dies makes the others' next collective fail with an error (Gloo sees the closed
+// connection) well within ddp_timeout, instead of hanging: rank 1 (a child process) joins the
+// group and exits; rank 0 then all-reduces.
+int crash() {
+  const int port = [] {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(s);
+    return static_cast<int>(ntohs(a.sin_port));
+  }();
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  const std::string self = self_exe();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::setenv("RANK", "1", 1);
+    ::execl(self.c_str(), self.c_str(), "crash_child", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::setenv("RANK", "0", 1);
+  const auto timeout = std::chrono::seconds(20);
+  auto g = sbert::distributed::init_process_group("gloo", timeout);
+  int status = 0;
+  ::waitpid(child, &status, 0);  // rank 1 has left
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    std::vector<at::Tensor> t{at::ones({4})};
+    g->all_reduce_sum(t);
+  } catch (const sbert::error& e) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("after %.2f s: %s\n", s, e.what());
+    return std::string(e.what()).find("all_reduce failed on rank 0") != std::string::npos && s < 20 ? 0 : 1;
+  }
+  std::printf("FAIL: the all-reduce with a dead rank returned\n");
+  return 1;
+}
+
+int crash_child() {
+  (void)sbert::distributed::init_process_group("gloo", std::chrono::seconds(20));
+  std::_Exit(1);  // dies without a goodbye, as a crash would
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -325,6 +378,8 @@ int main(int argc, char** argv) try {
     return 0;
   }
   if (mode == "unreachable") return unreachable();
+  if (mode == "crash") return crash();
+  if (mode == "crash_child") return crash_child();
   std::fprintf(stderr, "usage: test_distributed check CASE LAUNCHER NPROC WORKDIR | worker ... | unreachable\n");
   return 2;
 } catch (const std::exception& e) {
