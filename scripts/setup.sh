@@ -7,6 +7,7 @@ pkgs=(
   libopenblas0-openmp     # without it libtorch falls back to the ~2 GFLOP/s reference BLAS
   libsimdjson-dev libsqlite3-dev       # JSON readers and writers; SQLite reader
   libsnappy-dev libzstd-dev zlib1g-dev # Parquet reader codecs
+  libgloo-dev                          # Gloo headers for distributed training (c10d ProcessGroupGloo)
   catch2                               # tests
   sentencepiece libsentencepiece-dev   # test oracle only (never linked with libtorch)
   clang libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz targets

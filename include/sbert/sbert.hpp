@@ -13,6 +13,10 @@
 #include <sbert/data/arrow.hpp>
 #include <sbert/data/readers.hpp>
 #include <sbert/data/schema.hpp>
+#include <sbert/distributed/data_parallel.hpp>
+#include <sbert/distributed/gather.hpp>
+#include <sbert/distributed/process_group.hpp>
+#include <sbert/distributed/sampler.hpp>
 #include <sbert/error.hpp>
 #include <sbert/evaluation/binary_classification.hpp>
 #include <sbert/evaluation/embedding_similarity.hpp>

@@ -9,6 +9,7 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/cross_entropy_loss.h>
 
+#include <sbert/distributed/gather.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/util/similarity.hpp>
 
@@ -24,6 +25,10 @@ class multiple_negatives_ranking_loss {
   struct options {
     double scale = 20.0;
     similarity_function similarity = similarity_function::cosine;
+    /// In a distributed run, every rank's positives and negatives are candidates for this
+    /// rank's anchors (all_gather_with_grad), so the loss over N ranks of batch b trains as
+    /// one process over batch N*b (Python v5's gather_across_devices). No effect alone.
+    bool gather_across_devices = false;
   };
   static constexpr inputs_spec inputs{.texts = at_least(2), .labels = label_kind::none, .text_list = true,
                                       .roles = roles::ranking};
@@ -42,15 +47,21 @@ class multiple_negatives_ranking_loss {
   explicit multiple_negatives_ranking_loss(options o) : opts_(o) {}
 
   [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& /*labels*/) const {
-    const auto candidates = e.size() == 2 ? e[1] : at::cat(std::vector<at::Tensor>(e.begin() + 1, e.end()), 0);
+    std::int64_t offset = 0;  // where this rank's positives start among the candidates
+    std::vector<at::Tensor> cols(e.begin() + 1, e.end());
+    if (opts_.gather_across_devices)
+      for (std::size_t k = 0; k < cols.size(); ++k) cols[k] = distributed::all_gather_with_grad(cols[k], k == 0 ? &offset : nullptr);
+    const auto candidates = cols.size() == 1 ? cols[0] : at::cat(cols, 0);
     const auto scores = similarity(opts_.similarity, e[0], candidates) * opts_.scale;
-    const auto target = at::arange(e[0].size(0), scores.options().dtype(at::kLong));
+    const auto target = at::arange(offset, offset + e[0].size(0), scores.options().dtype(at::kLong));
     return at::cross_entropy_loss(scores, target);
   }
 
   [[nodiscard]] config_entries config() const {
-    return {{"scale", detail::json_number(opts_.scale)},
-            {"similarity_fct", "\"" + std::string(similarity_fct_name(opts_.similarity)) + "\""}};
+    config_entries c{{"scale", detail::json_number(opts_.scale)},
+                     {"similarity_fct", "\"" + std::string(similarity_fct_name(opts_.similarity)) + "\""}};
+    if (opts_.gather_across_devices) c.emplace_back("gather_across_devices", "true");  // Python v5 lists it
+    return c;
   }
   [[nodiscard]] const options& opts() const { return opts_; }
 

@@ -130,6 +130,12 @@ struct training_args {
   /// report_to "codecarbon" (or "all"): what the emissions tracker reads and the carbon
   /// intensity it uses (emissions_options::country_iso_code or carbon_intensity).
   emissions_options emissions{};
+  /// Distributed data parallel (a run started by torchrun or sbert-launch, WORLD_SIZE > 1; see
+  /// docs/distributed.md): the process group's backend, "gloo", "nccl" or "" (gloo on CPU, nccl
+  /// when the model is on CUDA), and the seconds a rank waits for the others (rendezvous and
+  /// each collective) before it fails instead of hanging. Python's defaults.
+  std::string ddp_backend{};
+  double ddp_timeout = 1800;
 
   /// Rejects invalid combinations before training starts, with a message saying what to change.
   void validate(bool has_eval_data) const {
@@ -165,6 +171,9 @@ struct training_args {
         fail("load_best_model_at_end needs save_steps to be a multiple of eval_steps");
     }
     if (save_total_limit && *save_total_limit <= 0) fail("save_total_limit must be positive");
+    if (!ddp_backend.empty() && ddp_backend != "gloo" && ddp_backend != "nccl")
+      fail("ddp_backend: '" + ddp_backend + "' is not one sbert has (\"gloo\", \"nccl\", or \"\" to choose by device)");
+    if (!(ddp_timeout > 0)) fail("ddp_timeout must be a positive number of seconds");
     for (const auto& r : report_to)
       if (r != "all" && r != "none" && r != "tensorboard" && r != "codecarbon")
         fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\", \"codecarbon\"; or \"all\" / \"none\")");

@@ -47,6 +47,10 @@ struct callback {
   std::function<void(train_state&, const log_record&)> on_log;
   std::function<void(train_state&, const std::map<std::string, double>&)> on_evaluate;
   std::function<void(train_state&)> on_step_end;
+  /// After the gradients are final (accumulated, all-reduced over the ranks of a distributed
+  /// run, unscaled and clipped) and before the optimizer applies them (transformers'
+  /// on_pre_optimizer_step); not called for a skipped update.
+  std::function<void(train_state&)> on_pre_optimizer_step;
   std::function<void(train_state&, const std::string& checkpoint_dir)> on_save;
   std::function<void(train_state&)> on_train_end;
 };

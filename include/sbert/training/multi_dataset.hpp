@@ -117,8 +117,10 @@ class multi_dataset_trainer {
     card_record_->record(detail::card_evaluations(e, metrics));
   }
   void add_callback(callback c) { core_.add_callback(std::move(c)); }
-  /// Saves the model with its model card (every data set and loss listed).
+  /// Saves the model with its model card (every data set and loss listed); in a distributed
+  /// run only rank 0 writes.
   void save_model(const std::string& dir) {
+    if (!distributed::is_main_process()) return;
     model_->save(dir);
     write_model_card(dir, card(core_.state()));
   }

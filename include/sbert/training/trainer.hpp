@@ -595,8 +595,10 @@ class trainer {
   }
 
   /// Saves the model in the sentence-transformers folder format, with its model card
-  /// (README.md and the training-curve plot).
+  /// (README.md and the training-curve plot). In a distributed run only rank 0 writes (as
+  /// Python's trainer), so every rank may call it.
   void save_model(const std::string& dir) {
+    if (!distributed::is_main_process()) return;
     model_->save(dir);
     write_model_card(dir, card(core_.state()));
   }

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <limits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -28,10 +30,14 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/isfinite.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/stack.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 
+#include <sbert/distributed/data_parallel.hpp>
+#include <sbert/distributed/process_group.hpp>
+#include <sbert/distributed/sampler.hpp>
 #include <sbert/error.hpp>
 #include <sbert/io/json_writer.hpp>
 #include <sbert/models/sentence_transformer.hpp>
@@ -136,6 +142,43 @@ inline std::string format_duration(double s) {
   return buf;
 }
 
+/// Rank 0's metrics into every rank's map: the keys as one byte buffer, then the values.
+#if SBERT_DEFINITIONS
+SBERT_INLINE void broadcast_metrics(distributed::process_group& g, std::map<std::string, double>& m) {
+  std::string keys;
+  for (const auto& [k, v] : m) keys += k + '\0';
+  at::Tensor sizes = at::zeros({2}, at::kLong);
+  sizes.data_ptr<std::int64_t>()[0] = static_cast<std::int64_t>(keys.size());
+  sizes.data_ptr<std::int64_t>()[1] = static_cast<std::int64_t>(m.size());
+  std::vector<at::Tensor> sv{sizes};
+  g.broadcast(sv);
+  const auto nbytes = sv[0].data_ptr<std::int64_t>()[0], nvals = sv[0].data_ptr<std::int64_t>()[1];
+  if (nvals == 0) {
+    m.clear();
+    return;
+  }
+  at::Tensor bytes = at::zeros({nbytes}, at::kByte), vals = at::zeros({nvals}, at::kDouble);
+  if (g.rank() == 0) {
+    std::memcpy(bytes.data_ptr<std::uint8_t>(), keys.data(), keys.size());
+    std::int64_t i = 0;
+    for (const auto& [k, v] : m) vals.data_ptr<double>()[i++] = v;
+  }
+  std::vector<at::Tensor> bv{bytes, vals};
+  g.broadcast(bv);
+  if (g.rank() == 0) return;
+  m.clear();
+  const char* p = reinterpret_cast<const char*>(bv[0].data_ptr<std::uint8_t>());
+  const double* v = bv[1].data_ptr<double>();
+  std::int64_t off = 0;
+  for (std::int64_t i = 0; i < nvals; ++i) {
+    std::string k(p + off);
+    off += static_cast<std::int64_t>(k.size()) + 1;
+    m[k] = v[i];
+  }
+}
+#else
+void broadcast_metrics(distributed::process_group& g, std::map<std::string, double>& m);
+#endif
 
 class trainer_core {
  public:
@@ -221,11 +264,16 @@ class trainer_core {
   }
 
   void save_checkpoint();
+  void write_checkpoint();
 
   // Keep the newest save_total_limit checkpoints, never deleting the best one.
   void rotate_checkpoints();
 
-  void load_best() { copy_parameters_from(state_.best_model_checkpoint); }
+  // Rank 0 reads the best checkpoint (only it wrote one) and hands its weights to the others.
+  void load_best() {
+    if (main_process()) copy_parameters_from(state_.best_model_checkpoint);
+    if (dist_) distributed::broadcast_tensors(*dist_, param_tensors());
+  }
 
   void progress(std::int64_t step, double loss, std::int64_t samples, std::chrono::steady_clock::time_point t0);
 
@@ -241,6 +289,16 @@ class trainer_core {
   running_totals rt_;
   adamw* opt_ = nullptr;  // the optimizer of the running train(), for checkpoints
   std::optional<emissions_tracker> emissions_;  // report_to "codecarbon" / "all", during train()
+  // The data-parallel group of this train() (null: one process). Only rank 0 writes files,
+  // prints and runs evaluators; every rank makes the same collective calls in the same order.
+  std::shared_ptr<distributed::process_group> dist_;
+  [[nodiscard]] bool main_process() const { return !dist_ || dist_->rank() == 0; }
+  // The parameters of params_, for the collectives.
+  [[nodiscard]] std::vector<at::Tensor> param_tensors() const {
+    std::vector<at::Tensor> out;
+    for (const auto& p : params_) out.push_back(p.tensor);
+    return out;
+  }
 };
 
 #if SBERT_DEFINITIONS
@@ -260,9 +318,29 @@ SBERT_INLINE std::vector<named_parameter> trainer_core::parameters() const {
 SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
   const bool has_eval = !hooks_.eval_sets.empty() || static_cast<bool>(hooks_.evaluator);
   args_.validate(has_eval);
-  std::filesystem::create_directories(args_.output_dir);
+  // A run that torchrun or sbert-launch started (WORLD_SIZE > 1) trains data-parallel.
+  dist_ = distributed::init_process_group(args_.ddp_backend,
+                                          std::chrono::milliseconds(static_cast<std::int64_t>(args_.ddp_timeout * 1000)),
+                                          model_->device().is_cuda());
+  if (dist_ && dist_->size() <= 1) dist_.reset();
+  if (main_process()) std::filesystem::create_directories(args_.output_dir);
   at::manual_seed(args_.seed);
-  auto sampler = hooks_.make_sampler();
+  std::shared_ptr<batch_sampler_base> sampler;
+  if (dist_) {
+    // The sampler draws global batches (world_size times the per-device size) and this rank
+    // takes its slice of each, so the sampler's rules hold over the global batch.
+    const auto per_device = args_.per_device_train_batch_size;
+    args_.per_device_train_batch_size = per_device * dist_->size();
+    try {
+      sampler = std::make_shared<distributed::distributed_batch_sampler>(hooks_.make_sampler(), dist_->rank(), dist_->size());
+    } catch (...) {
+      args_.per_device_train_batch_size = per_device;
+      throw;
+    }
+    args_.per_device_train_batch_size = per_device;
+  } else {
+    sampler = hooks_.make_sampler();
+  }
   const std::int64_t steps_in_epoch = static_cast<std::int64_t>(sampler->size());
   if (steps_in_epoch == 0) throw error("trainer: the training data set gives no batch (empty, or smaller than one batch with dataloader_drop_last)");
   const std::int64_t accum = args_.gradient_accumulation_steps;
@@ -286,10 +364,12 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
 
   const auto params = parameters();
   params_ = params;
+  // Every rank starts from rank 0's weights (as DDP's constructor broadcasts them).
+  if (dist_) distributed::broadcast_tensors(*dist_, param_tensors());
   reporters_.clear();
-  if (args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
+  if (main_process() && args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
   emissions_.reset();
-  if (args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
+  if (main_process() && args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
     emissions_.emplace(args_.emissions);
     emissions_->start();
   }
@@ -320,7 +400,24 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
         autocast_scope ac(args_.fp16, args_.bf16, cuda);
         sl = hooks_.train_batch(rows);
       }
-      const double value = sl.loss.detach().to(at::kDouble).item<double>();
+      double value = sl.loss.detach().to(at::kDouble).item<double>();
+      std::size_t batch_rows = sl.rows;
+      if (dist_) {
+        // The global batch's loss (the mean of the ranks', as the averaged gradients train
+        // it), its rows, and whether any rank's loss is not finite: every rank then takes the
+        // same decision, and a gathering loss's backward (a collective) runs on all or none.
+        const bool finite = std::isfinite(value);
+        at::Tensor t = at::zeros({3}, at::kDouble);
+        auto* d = t.data_ptr<double>();
+        d[0] = finite ? value : 0.0;
+        d[1] = finite ? 0.0 : 1.0;
+        d[2] = static_cast<double>(sl.rows);
+        std::vector<at::Tensor> tv{t};
+        dist_->all_reduce_sum(tv);
+        d = tv[0].data_ptr<double>();
+        value = d[1] > 0 ? (finite ? std::numeric_limits<double>::quiet_NaN() : value) : d[0] / static_cast<double>(dist_->size());
+        batch_rows = static_cast<std::size_t>(d[2]);
+      }
       bool bad_update = !std::isfinite(value);
       if (bad_update && args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("loss", value, rows));
       if (!bad_update) {
@@ -338,8 +435,8 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
         skipped_batch_ = true;
         warn_skip("loss", value, rows);
       }
-      rt_.samples += static_cast<std::int64_t>(sl.rows);
-      if ((i + 1) % accum != 0 && i + 1 != n_b) continue;
+      rt_.samples += static_cast<std::int64_t>(batch_rows);
+      if ((i + 1) % accum != 0 && i + 1 != n_b) continue;  // no gradient reduce on these micro-steps
 
       // optimizer step
       state_.step_loss = step_loss_acc;
@@ -347,6 +444,8 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
       state_.step_learning_rate = opt.lr();
       bool skip = skipped_batch_;
       skipped_batch_ = false;
+      // Sum and average the gradients over the ranks (skipped_batch_ agrees on every rank).
+      if (!skip && dist_) distributed::all_reduce_gradients(*dist_, param_tensors());
       if (!skip && args_.fp16) skip = !unscale();
       if (!skip) {
         last_grad_norm = clip_gradients();
@@ -356,8 +455,13 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
           skip = true;
         }
       }
-      if (!skip) opt.step();
-      else ++state_.skipped_steps;
+      if (!skip) {
+        for (auto& c : callbacks_)
+          if (c.on_pre_optimizer_step) c.on_pre_optimizer_step(state_);
+        opt.step();
+      } else {
+        ++state_.skipped_steps;
+      }
       opt.zero_grad();
       state_.step_grad_norm = last_grad_norm;
       ++state_.global_step;
@@ -522,6 +626,7 @@ SBERT_INLINE void trainer_core::resume(std::string dir, adamw& opt) {
   if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
   read_state((p / "trainer_state.json").string(), state_, rt_);
   // the log file restarts from the checkpoint's history
+  if (!main_process()) return;
   std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::trunc);
   for (const auto& r : state_.log_history) f << json::dump(record_json(r)) << '\n';
 }
@@ -573,9 +678,10 @@ SBERT_INLINE std::string trainer_core::non_finite_message(const char* what, doub
 SBERT_INLINE void trainer_core::log(log_record r) {
   r.emplace_back("step", static_cast<double>(state_.global_step));
   state_.log_history.push_back(r);
-  if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
-    f << json::dump(record_json(r)) << '\n';
-  if (args_.log_level == log_level::info) {  // stdout, terminal or not, as Python prints them
+  if (main_process())
+    if (std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::app); f)
+      f << json::dump(record_json(r)) << '\n';
+  if (args_.log_level == log_level::info && main_process()) {  // stdout, terminal or not, as Python prints them
     clear_progress();
     std::printf("%s\n", console_line(r).c_str());
     std::fflush(stdout);
@@ -586,7 +692,11 @@ SBERT_INLINE void trainer_core::log(log_record r) {
 }
 
 SBERT_INLINE void trainer_core::evaluate_and_track() {
-  auto metrics = evaluate();
+  // Rank 0 evaluates (evaluators write their CSVs once) and hands the results to the others,
+  // so early stopping and the best checkpoint agree on every rank.
+  std::map<std::string, double> metrics;
+  if (main_process()) metrics = evaluate();
+  if (dist_) broadcast_metrics(*dist_, metrics);
   if (metrics.empty()) return;
   log_record r(metrics.begin(), metrics.end());
   r.emplace_back("epoch", state_.epoch);
@@ -605,6 +715,16 @@ SBERT_INLINE void trainer_core::evaluate_and_track() {
 }
 
 SBERT_INLINE void trainer_core::save_checkpoint() {
+  // Rank 0 alone writes; the others wait until the checkpoint is complete.
+  if (!main_process()) {
+    dist_->barrier();
+    return;
+  }
+  write_checkpoint();
+  if (dist_) dist_->barrier();
+}
+
+SBERT_INLINE void trainer_core::write_checkpoint() {
   const std::string dir = checkpoint_dir(state_.global_step);
   if (std::filesystem::exists(dir)) return;  // already saved at this step
   // Written under a temporary name and renamed when complete, so a crash never leaves a
@@ -659,7 +779,7 @@ SBERT_INLINE void trainer_core::rotate_checkpoints() {
 
 SBERT_INLINE void trainer_core::progress(std::int64_t step, double loss, std::int64_t samples,
                                          std::chrono::steady_clock::time_point t0) {
-  if (args_.disable_progress_bar || !isatty(2)) return;
+  if (args_.disable_progress_bar || !isatty(2) || !main_process()) return;
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double eta = el / static_cast<double>(step) * static_cast<double>(max_steps_ - step);
   std::fprintf(stderr, "\r%lld/%lld [%3.0f%%] loss %.4f | %.1f samples/s | elapsed %s | ETA %s   ",
