@@ -561,7 +561,7 @@ SBERT_INLINE run_writer::run_writer(run_options o) : o_(std::move(o)) {
     json::write_string(yaml, k);
     yaml += ":\n  value: " + yaml_value(v) + "\n";
   }
-  std::ofstream(fs::path(dir_) / "files" / "config.yaml") << yaml;
+  if (!(std::ofstream(fs::path(dir_) / "files" / "config.yaml") << yaml)) throw error("wandb: cannot write config.yaml in " + dir_);
   char iso[40];
   std::tm utc{};
   gmtime_r(&t, &utc);
@@ -569,7 +569,8 @@ SBERT_INLINE run_writer::run_writer(run_options o) : o_(std::move(o)) {
   json::value meta = json::value::make_object();
   meta.set("program", "sbert (C++)").set("host", std::string(host)).set("startedAt", std::string(iso));
   meta.set("cpu_count", static_cast<long long>(std::thread::hardware_concurrency()));
-  std::ofstream(fs::path(dir_) / "files" / "wandb-metadata.json") << json::dump(meta, {.indent = 4}) << '\n';
+  if (!(std::ofstream(fs::path(dir_) / "files" / "wandb-metadata.json") << json::dump(meta, {.indent = 4}) << '\n'))
+    throw error("wandb: cannot write wandb-metadata.json in " + dir_);
   record files;
   files.kind = record_kind::files;
   files.files = {"wandb-metadata.json"};
