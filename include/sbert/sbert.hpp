@@ -81,6 +81,7 @@
 #include <sbert/training/multi_dataset.hpp>
 #include <sbert/training/optimizer.hpp>
 #include <sbert/training/tensorboard.hpp>
+#include <sbert/training/wandb.hpp>
 #include <sbert/training/trainer.hpp>
 #include <sbert/util/blas.hpp>
 #include <sbert/util/hard_negatives_schema.hpp>

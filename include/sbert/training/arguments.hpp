@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -115,10 +116,10 @@ struct training_args {
   std::string run_name{};
   /// The TensorBoard folder itself; wins over the run_name rule when set.
   std::string logging_dir{};
-  /// Where logs go besides the console and trainer_log.jsonl: "all" (every integration sbert
-  /// has: "tensorboard" and "codecarbon"; transformers 4.x's default), "tensorboard",
-  /// "codecarbon" (energy and emissions: emissions.csv, the summary and the card; see
-  /// emissions.hpp), or "none".
+  /// Where logs go besides the console and trainer_log.jsonl: "all" (transformers 4.x's
+  /// default: "tensorboard" and "codecarbon", and "wandb" when WANDB_MODE=offline),
+  /// "tensorboard", "codecarbon" (energy and emissions: emissions.csv, the summary and the card;
+  /// see emissions.hpp), "wandb" (an offline W&B run for `wandb sync`; see wandb.hpp), or "none".
   std::vector<std::string> report_to{"all"};
   sbert::log_level log_level = log_level::info;
   bool disable_progress_bar = false;  ///< the progress line on stderr (shown only on a terminal)
@@ -175,8 +176,8 @@ struct training_args {
       fail("ddp_backend: '" + ddp_backend + "' is not one sbert has (\"gloo\", \"nccl\", or \"\" to choose by device)");
     if (!(ddp_timeout > 0)) fail("ddp_timeout must be a positive number of seconds");
     for (const auto& r : report_to)
-      if (r != "all" && r != "none" && r != "tensorboard" && r != "codecarbon")
-        fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\", \"codecarbon\"; or \"all\" / \"none\")");
+      if (r != "all" && r != "none" && r != "tensorboard" && r != "codecarbon" && r != "wandb")
+        fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\", \"codecarbon\", \"wandb\"; or \"all\" / \"none\")");
   }
 
   /// Whether logs go to TensorBoard (report_to "all" or "tensorboard", and not "none").
@@ -196,6 +197,23 @@ struct training_args {
     for (const auto& r : report_to) {
       if (r == "none") return false;
       on = on || r == "all" || r == "codecarbon";
+    }
+    return on;
+  }
+
+  /// Whether the trainer writes an offline W&B run (wandb.hpp): report_to "wandb", or "all" when
+  /// WANDB_MODE is "offline" (Python's "all" takes wandb whenever it is installed, and wandb.init
+  /// then needs a login unless WANDB_MODE=offline; sbert only writes offline runs, so "all"
+  /// waits for that explicit choice). Never with "none" or WANDB_MODE=disabled, with which
+  /// wandb.init writes nothing.
+  [[nodiscard]] bool reports_to_wandb() const {
+    const char* env = std::getenv("WANDB_MODE");
+    const std::string mode = env ? env : "";
+    if (mode == "disabled") return false;
+    bool on = false;
+    for (const auto& r : report_to) {
+      if (r == "none") return false;
+      on = on || r == "wandb" || (r == "all" && (mode == "offline" || mode == "dryrun"));
     }
     return on;
   }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <sbert/error.hpp>
+#include <sbert/io/protobuf.hpp>
 #include <sbert/training/callbacks.hpp>
 
 namespace sbert::tensorboard {
@@ -51,27 +52,7 @@ inline constexpr std::array<std::uint32_t, 256> crc32c_table = [] {
   return ((c >> 15) | (c << 17)) + 0xA282EAD8u;
 }
 
-namespace proto {
-inline void varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-inline void tag(std::string& out, unsigned field, unsigned wire) { varint(out, (field << 3) | wire); }
-inline void fixed64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-inline void fixed32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-inline void bytes(std::string& out, unsigned field, std::string_view s) {
-  tag(out, field, 2);
-  varint(out, s.size());
-  out.append(s);
-}
-}  // namespace proto
+namespace proto = sbert::protobuf;  // the wire-format helpers (sbert/io/protobuf.hpp)
 
 /// One Event message (the fields sbert writes and reads).
 struct event {
@@ -126,55 +107,12 @@ struct event {
   return out;
 }
 
-namespace detail {
-struct reader {
-  std::string_view s;
-  std::size_t i = 0;
-  const std::string& file;
-  [[noreturn]] void fail(const std::string& what) const {
-    throw input_error(file, 0, "", "bad Event protobuf at byte " + std::to_string(i) + ": " + what);
-  }
-  std::uint64_t varint() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (i >= s.size()) fail("truncated varint");
-      const auto b = static_cast<unsigned char>(s[i++]);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    fail("varint longer than 10 bytes");
-  }
-  std::uint64_t fixed(int n) {
-    if (i + static_cast<std::size_t>(n) > s.size()) fail("truncated fixed-width field");
-    std::uint64_t v = 0;
-    for (int k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i + k])) << (8 * k);
-    i += static_cast<std::size_t>(n);
-    return v;
-  }
-  std::string_view bytes() {
-    const auto n = varint();
-    if (n > s.size() - i) fail("length-delimited field runs past the end");
-    auto r = s.substr(i, n);
-    i += n;
-    return r;
-  }
-  void skip(unsigned wire) {
-    switch (wire) {
-      case 0: varint(); break;
-      case 1: fixed(8); break;
-      case 2: bytes(); break;
-      case 5: fixed(4); break;
-      default: fail("unsupported wire type " + std::to_string(wire));
-    }
-  }
-};
-}  // namespace detail
 
 /// Decodes an Event payload; unknown fields are skipped as protobuf readers do.
 #if SBERT_DEFINITIONS
 [[nodiscard]] SBERT_INLINE event decode_event(std::string_view data, const std::string& file = "") {
   event e;
-  detail::reader r{data, 0, file};
+  protobuf::reader r{data, 0, file, "Event"};
   while (r.i < data.size()) {
     const auto key = r.varint();
     const auto field = static_cast<unsigned>(key >> 3), wire = static_cast<unsigned>(key & 7);
@@ -187,12 +125,12 @@ struct reader {
       e.file_version = std::string(r.bytes());
     } else if (field == 5 && wire == 2) {
       const auto summary = r.bytes();
-      detail::reader sr{summary, 0, file};
+      protobuf::reader sr{summary, 0, file, "Event"};
       while (sr.i < summary.size()) {
         const auto sk = sr.varint();
         if ((sk >> 3) != 1 || (sk & 7) != 2) { sr.skip(static_cast<unsigned>(sk & 7)); continue; }
         const auto value = sr.bytes();
-        detail::reader vr{value, 0, file};
+        protobuf::reader vr{value, 0, file, "Event"};
         std::string t;
         std::optional<float> v;
         while (vr.i < value.size()) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iterator>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <sbert/data/readers.hpp>
@@ -19,6 +20,7 @@
 #include <sbert/training/model_card.hpp>
 #include <sbert/training/tensorboard.hpp>
 #include <sbert/training/trainer.hpp>
+#include <sbert/training/wandb.hpp>
 
 #undef CHECK
 #include "catch.hpp"
@@ -259,4 +261,69 @@ TEST_CASE("the card's data-set statistics are computed once per run, not at ever
   // And the card still has the statistics.
   CHECK(card.find("sentence1") != std::string::npos);
   CHECK(card.find(" tokens") != std::string::npos);
+}
+
+TEST_CASE("report_to wandb: an offline run with one history row per log record") {
+  const auto out = fs::temp_directory_path() / ("sbert_wandb_trainer_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  for (const char* v : {"WANDB_DIR", "WANDB_RUN_ID", "WANDB_PROJECT", "WANDB_ENTITY", "WANDB_MODE"}) ::unsetenv(v);
+  auto model = sbert::models::sentence_transformer::load(tiny_dir());
+  sbert::training_args args;
+  args.output_dir = out.string();
+  args.max_steps = 4;
+  args.per_device_train_batch_size = 8;
+  args.eval_strategy = sbert::interval_strategy::steps;
+  args.eval_steps = 2;
+  args.save_strategy = sbert::interval_strategy::no;
+  args.logging_steps = 1;
+  args.disable_progress_bar = true;
+  args.log_level = sbert::log_level::error;
+  args.run_name = "wandb-test";
+  args.report_to = {"wandb"};
+  sbert::trainer t{model, args, stsb(32), sbert::cosent_loss{}, stsb(8, 200)};
+  t.train();
+  CHECK(!fs::exists(out / "runs"));  // only W&B: no TensorBoard folder
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(out / "wandb"))
+    if (e.path().filename().string().starts_with("offline-run-")) runs.push_back(e.path());
+  REQUIRE(runs.size() == 1);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(runs[0]))
+    if (e.path().extension() == ".wandb") files.push_back(e.path());
+  REQUIRE(files.size() == 1);
+  const auto recs = sbert::wandb::read_run_file(files[0].string());
+  const auto& hist = t.state().log_history;
+  REQUIRE(hist.size() == 7);  // 4 train logs, 2 eval logs, the final summary
+  REQUIRE(recs.at(0).kind == sbert::wandb::record_kind::run);
+  CHECK(recs[0].display_name == "wandb-test");
+  CHECK(recs[0].project == "huggingface");
+  auto config = [&](const std::string& k) {
+    for (const auto& it : recs[0].config)
+      if (it.key == k) return it.value_json;
+    return std::string("<missing>");
+  };
+  CHECK(config("loss") == "\"CoSENTLoss\"");
+  CHECK(config("max_steps") == "4");
+  CHECK(config("model").find("Transformer") != std::string::npos);
+  CHECK(std::stoll(config("model/num_parameters")) > 0);
+  std::size_t row = 0;
+  for (const auto& r : recs) {
+    if (r.kind != sbert::wandb::record_kind::history) continue;
+    REQUIRE(row < hist.size());
+    const auto& h = hist[row];
+    std::map<std::string, std::string> items;
+    for (const auto& it : r.items) items[it.key] = it.value_json;
+    CHECK(items.at("_step") == std::to_string(row));
+    CHECK(items.at("train/global_step") == std::to_string(static_cast<long long>(*sbert::find_value(h, "step"))));
+    for (const auto& [k, v] : h) {
+      if (k == "step" || sbert::wandb::single_value_scalar(k)) continue;
+      CHECK(items.at(sbert::wandb::rewrite_key(k)) == sbert::json::python_float(v));
+    }
+    ++row;
+  }
+  CHECK(row == hist.size());
+  CHECK(recs[recs.size() - 2].kind == sbert::wandb::record_kind::exit);
+  CHECK(recs[recs.size() - 2].exit_code == 0);
+  CHECK(fs::exists(runs[0] / "files" / "config.yaml"));
+  fs::remove_all(out);
 }

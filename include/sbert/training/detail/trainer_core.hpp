@@ -48,6 +48,7 @@
 #include <sbert/training/emissions.hpp>
 #include <sbert/training/optimizer.hpp>
 #include <sbert/training/tensorboard.hpp>
+#include <sbert/training/wandb.hpp>
 
 namespace sbert {
 
@@ -368,6 +369,20 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
   if (dist_) distributed::broadcast_tensors(*dist_, param_tensors());
   reporters_.clear();
   if (main_process() && args_.reports_to_tensorboard()) reporters_.push_back(tensorboard_callback(tensorboard_dir()));
+  if (main_process() && args_.reports_to_wandb()) {
+    // transformers' WandbCallback config: the args and model/num_parameters; sbert adds the
+    // model's modules and the loss, which the Python run shows only through model.config.
+    auto o = wandb::options_for(args_);
+    std::string arch = "SentenceTransformer(";
+    for (std::size_t i = 0; i < model_->modules_list().size(); ++i)
+      arch += (i ? ", " : "") + std::to_string(i) + ": " + model_->modules_list()[i]->class_name();
+    std::int64_t n_params = 0;
+    for (const auto& item : model_->named_parameters(true)) n_params += item.value().numel();
+    o.config.emplace_back("model", arch + ")");
+    o.config.emplace_back("loss", hooks_.loss_name);
+    o.config.emplace_back("model/num_parameters", n_params);
+    reporters_.push_back(wandb_callback(std::move(o)));
+  }
   emissions_.reset();
   if (main_process() && args_.reports_to_codecarbon() && emissions_tracker::readable(args_.emissions)) {
     emissions_.emplace(args_.emissions);
