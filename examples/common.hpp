@@ -4,11 +4,19 @@
 #pragma once
 #include <sbert/sbert.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace example {
 
@@ -25,6 +33,8 @@ struct cli {
   double epochs = 0;  // 0: the example's default
   std::int64_t batch_size = 0;
   std::int64_t max_rows = 0;  // 0: all
+  std::int64_t max_corpus = 0;  // retrieval examples: distractor documents (0: the whole corpus)
+  std::int64_t layers = 0;  // encoder layers of the random initialisation (0: the example's default)
   std::uint64_t seed = 42;
 
   static cli parse(int argc, char** argv, std::string_view usage) {
@@ -44,6 +54,8 @@ struct cli {
       else if (a == "--epochs") c.epochs = std::stod(value());
       else if (a == "--batch-size") c.batch_size = std::stoll(value());
       else if (a == "--max-rows") c.max_rows = std::stoll(value());
+      else if (a == "--max-corpus") c.max_corpus = std::stoll(value());
+      else if (a == "--layers") c.layers = std::stoll(value());
       else if (a == "--seed") c.seed = std::stoull(value());
       else {
         std::cerr << "unknown argument " << a << "\n" << usage << '\n';
@@ -54,14 +66,14 @@ struct cli {
   }
 };
 
-/// A small BERT (hidden 128, 2 layers) with the bert-base-uncased vocabulary and mean pooling,
+/// A small BERT (hidden 128, 2 layers or --layers) with the bert-base-uncased vocabulary and mean pooling,
 /// randomly initialised (no pretrained weights exist offline), or the model in `dir`.
-inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli& c) {
+inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli& c, std::int64_t default_layers = 2) {
   if (!c.model.empty()) return sbert::models::sentence_transformer::load(c.model);
   at::manual_seed(c.seed);  // the random initialisation follows --seed
   sbert::models::bert_config cfg;
   cfg.hidden_size = 128;
-  cfg.num_hidden_layers = 2;
+  cfg.num_hidden_layers = c.layers > 0 ? c.layers : default_layers;
   cfg.num_attention_heads = 2;
   cfg.intermediate_size = 512;
   auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
@@ -98,6 +110,76 @@ inline double stsb_dev_spearman(sbert::models::sentence_transformer& model, cons
   std::printf("STSb dev %-7s  spearman_cosine %.4f  pearson_cosine %.4f\n", when, s, m.at("sts-dev_pearson_cosine"));
   std::fflush(stdout);
   return s;
+}
+
+/// FNV-1a of a text: the same on every platform, so a split by key (premise, sentence id,
+/// query id) is the same everywhere and never puts one key in two splits.
+inline std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+  return h;
+}
+
+/// The training arguments the examples share: --epochs / --batch-size over the example's
+/// defaults, a learning rate for a random initialisation (1e-3) or a pretrained --model (2e-5),
+/// 10 % warm-up, no checkpoints.
+inline sbert::training_args training_args_for(const cli& c, const std::string& output_dir, double epochs, std::int64_t batch_size) {
+  sbert::training_args a;
+  a.output_dir = output_dir;
+  a.num_train_epochs = c.epochs > 0 ? c.epochs : epochs;
+  a.per_device_train_batch_size = c.batch_size > 0 ? c.batch_size : batch_size;
+  a.learning_rate = c.model.empty() ? 1e-3 : 2e-5;
+  a.warmup_ratio = 0.1;
+  a.seed = c.seed;
+  a.save_strategy = sbert::interval_strategy::no;
+  a.logging_steps = 50;
+  return a;
+}
+
+/// Prints an evaluator's metrics, one per line ("  <when> <key> <value>").
+inline void print_metrics(const std::map<std::string, double>& m, const char* when) {
+  for (const auto& [k, v] : m) std::printf("  %-7s %-44s %.4f\n", when, k.c_str(), v);
+  std::fflush(stdout);
+}
+
+/// Reloads the saved folder (the layout Python's SentenceTransformer(path) loads) and checks
+/// that it encodes the first 16 of `sample` as the in-memory model does. False (and a message)
+/// when not.
+inline bool check_reload(sbert::models::sentence_transformer& model, const std::string& dir, const std::vector<std::string>& sample) {
+  const std::vector<std::string> texts(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(16, sample.size())));
+  auto back = sbert::models::sentence_transformer::load(dir);
+  const auto a = model.encode(texts);
+  const auto b = back->encode(texts);
+  const double diff = a.sizes() == b.sizes() ? (a - b).abs().max().item<double>() : std::numeric_limits<double>::infinity();
+  const bool same = diff <= 1e-5;
+  std::printf("reloaded %s: %s embeddings (max |diff| %.2g over %zu texts)\n", dir.c_str(), same ? "same" : "DIFFERENT", diff, texts.size());
+  return same;
+}
+
+/// A BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) as the
+/// InformationRetrievalEvaluator takes it. Documents are title + " " + text, as BEIR and
+/// sentence-transformers' examples build them; a qrel counts when its score is > 0.
+struct beir_data {
+  sbert::information_retrieval_evaluator::id_texts corpus, queries;
+  sbert::information_retrieval_evaluator::relevance relevant;  // query id -> relevant document ids
+};
+
+inline beir_data load_beir(const std::string& dir, const std::string& split) {
+  struct id : sbert::text_column<"_id"> {};
+  struct title : sbert::text_column<"title"> {};
+  struct text : sbert::text_column<"text"> {};
+  struct query_id : sbert::text_column<"query-id"> {};
+  struct corpus_id : sbert::text_column<"corpus-id"> {};
+  struct relevance : sbert::score_column<"score"> {};
+  const auto docs = sbert::read_jsonl<sbert::schema<id, title, text>>(dir + "/corpus.jsonl");
+  const auto queries = sbert::read_jsonl<sbert::schema<id, text>>(dir + "/queries.jsonl");
+  const auto qrels = sbert::read_tsv<sbert::schema<query_id, corpus_id, relevance>>(dir + "/qrels/" + split + ".tsv");
+  beir_data b;
+  for (std::size_t i = 0; i < docs.size(); ++i) b.corpus.emplace_back(docs[i].get<id>(), docs[i].get<title>() + " " + docs[i].get<text>());
+  for (std::size_t i = 0; i < queries.size(); ++i) b.queries.emplace_back(queries[i].get<id>(), queries[i].get<text>());
+  for (std::size_t i = 0; i < qrels.size(); ++i)
+    if (qrels[i].get<relevance>() > 0) b.relevant[qrels[i].get<query_id>()].insert(qrels[i].get<corpus_id>());
+  return b;
 }
 
 }  // namespace example

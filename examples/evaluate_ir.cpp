@@ -6,27 +6,11 @@
 //               [--max-queries N] [--max-corpus N] [--output DIR]
 //
 // Document text is title + " " + text, as BEIR and sentence-transformers' examples build it.
-#include <sbert/data.hpp>
-#include <sbert/evaluation/information_retrieval.hpp>
-#include <sbert/models/sentence_transformer.hpp>
+#include "common.hpp"
 
 #include <chrono>
-#include <cstdio>
-#include <iostream>
-#include <string>
-#include <string_view>
 
 namespace {
-struct id : sbert::text_column<"_id"> {};
-struct title : sbert::text_column<"title"> {};
-struct text : sbert::text_column<"text"> {};
-struct query_id : sbert::text_column<"query-id"> {};
-struct corpus_id : sbert::text_column<"corpus-id"> {};
-struct relevance : sbert::score_column<"score"> {};
-using corpus_rows = sbert::schema<id, title, text>;
-using query_rows = sbert::schema<id, text>;
-using qrel_rows = sbert::schema<query_id, corpus_id, relevance>;
-
 constexpr std::string_view usage =
     "usage: evaluate_ir <model-dir> <beir-dir> [--split train] [--chunk N] [--batch-size N] [--max-queries N] "
     "[--max-corpus N] [--output DIR]";
@@ -63,19 +47,9 @@ int main(int argc, char** argv) {
   }
   try {
     const auto t_load = std::chrono::steady_clock::now();
-    auto corpus_data = sbert::read_jsonl<corpus_rows>(dir + "/corpus.jsonl");
-    auto query_data = sbert::read_jsonl<query_rows>(dir + "/queries.jsonl");
-    const auto qrels = sbert::read_tsv<qrel_rows>(dir + "/qrels/" + split + ".tsv");
-    if (max_corpus) corpus_data = corpus_data.take(max_corpus);
-    if (max_queries) query_data = query_data.take(max_queries);
-
-    sbert::information_retrieval_evaluator::id_texts corpus, queries;
-    for (std::size_t i = 0; i < corpus_data.size(); ++i)
-      corpus.emplace_back(corpus_data[i].get<id>(), corpus_data[i].get<title>() + " " + corpus_data[i].get<text>());
-    for (std::size_t i = 0; i < query_data.size(); ++i) queries.emplace_back(query_data[i].get<id>(), query_data[i].get<text>());
-    sbert::information_retrieval_evaluator::relevance rel;
-    for (std::size_t i = 0; i < qrels.size(); ++i)
-      if (qrels[i].get<relevance>() > 0) rel[qrels[i].get<query_id>()].insert(qrels[i].get<corpus_id>());
+    auto [corpus, queries, rel] = example::load_beir(dir, split);
+    if (max_corpus && max_corpus < corpus.size()) corpus.resize(max_corpus);
+    if (max_queries && max_queries < queries.size()) queries.resize(max_queries);
 
     auto model = sbert::models::sentence_transformer::load(model_dir);
     sbert::models::set_threads_from_hardware();

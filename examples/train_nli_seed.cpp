@@ -62,8 +62,7 @@ struct options {
 /// in all-nli, no premise is shared between train, dev and test.
 enum class split { train, dev, test };
 split split_of(std::string_view premise) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : premise) h = (h ^ c) * 1099511628211ull;
+  const auto h = example::fnv1a(premise);
   return h % 10 == 0 ? split::test : h % 10 == 1 ? split::dev : split::train;
 }
 

@@ -366,6 +366,21 @@ class bert_model : public encoder {
   }
   [[nodiscard]] const bert_config& config() const { return config_; }
 
+  /// Keeps the first n encoder layers and drops the rest (Python: del
+  /// auto_model.encoder.layer[n:]), e.g. to run a model trained with AdaptiveLayerLoss at fewer
+  /// layers. num_hidden_layers follows, so a saved folder reloads with n layers.
+  void truncate_layers(std::int64_t n) {
+    const auto have = static_cast<std::int64_t>(layer_ptrs_.size());
+    if (n < 1 || n > have)
+      throw model_error("bert_model::truncate_layers: " + std::to_string(n) + " layers asked, the encoder has " + std::to_string(have));
+    layer_ptrs_.resize(static_cast<std::size_t>(n));
+    torch::nn::ModuleList kept;
+    for (const auto& l : layer_ptrs_) kept->push_back(l);
+    named_children()["encoder"]->replace_module("layer", kept.ptr());
+    layers = kept;
+    config_.num_hidden_layers = n;
+  }
+
   std::shared_ptr<bert_embeddings> embeddings;
   torch::nn::ModuleList layers;
   std::shared_ptr<bert_pooler> pooler;

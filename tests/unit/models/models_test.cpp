@@ -542,6 +542,42 @@ TEST_CASE("models: random init from a config follows HF's scheme", "[reference]"
   fs::remove_all(dir);
 }
 
+TEST_CASE("models: truncate_layers keeps the first n layers, as deleting encoder.layer[n:] does", "[reference]") {
+  at::manual_seed(1);
+  bert_config c;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 3;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 64;
+  auto b = std::make_shared<bert_model>(c);
+  b->eval();
+  auto ids = at::randint(1, 30522, {2, 7});
+  auto mask = at::ones({2, 7}, at::kLong);
+  std::vector<at::Tensor> hidden;
+  (void)b->forward(ids, mask, {}, &hidden);  // embedding output, layer 1, 2, 3
+  REQUIRE(hidden.size() == 4);
+  CHECK_THROWS_WITH(b->truncate_layers(0), Catch::Contains("0 layers asked, the encoder has 3"));
+  CHECK_THROWS_WITH(b->truncate_layers(4), Catch::Contains("4 layers asked, the encoder has 3"));
+  b->truncate_layers(2);
+  CHECK(b->config().num_hidden_layers == 2);
+  CHECK(b->layers->size() == 2);
+  CHECK(b->named_parameters().contains("encoder.layer.1.attention.self.query.weight"));
+  CHECK_FALSE(b->named_parameters().contains("encoder.layer.2.attention.self.query.weight"));
+  CHECK(at::equal(b->forward(ids, mask, {}), hidden[2]));  // the old second layer's output, exactly
+
+  // Saved, it reloads as a 2-layer model that encodes the same.
+  const auto dir = temp_dir("truncate");
+  auto st = sentence_transformer::from_parts(
+      std::make_shared<transformer>(b, load_tokenizer(sbert::test::reference_dir() + "/tiny-bert-st"),
+                                    transformer::options{.max_seq_length = 32}));
+  st->save(dir);
+  auto back = sentence_transformer::load(dir);
+  CHECK(std::dynamic_pointer_cast<bert_model>(back->first_transformer().auto_model)->config().num_hidden_layers == 2);
+  const std::vector<std::string> s = {"hello world", "a b c"};
+  CHECK(at::equal(back->encode(s), st->encode(s)));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("models: broken folders are errors naming the file", "[reference]") {
   using Catch::Contains;
   const auto base = sbert::test::reference_dir() + "/tiny-bert-st";
