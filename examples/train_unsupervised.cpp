@@ -7,14 +7,14 @@
 //                       learning rate, no weight decay, batch 8.
 // --method ct           Contrastive Tension (train_stsb_ct.py): ContrastiveTensionLoss between
 //                       the model and an independent copy (model1), on contrastive_tension_pairs
-//                       batches (1 identical pair in every pos_neg_ratio = 4), fed in order by
+//                       batches (1 identical pair in every --pos-neg-ratio, default 8), fed in order by
 //                       a sequential batch sampler so each batch keeps its positives; batch 16.
 // --method ct-in-batch  ContrastiveTensionLossInBatchNegatives: (s, s) pairs, the batch's
 //                       other sentences as negatives.
 // The model is a small random-init BERT (hidden 128, 2 layers) or --model DIR.
 //
 //   train_unsupervised --method tsdae|ct|ct-in-batch [--model DIR] [--epochs N] [--batch-size B]
-//                      [--learning-rate LR] [--max-rows N] [--output DIR] [--shared DIR]
+//                      [--learning-rate LR] [--pos-neg-ratio K] [--max-rows N] [--output DIR] [--shared DIR]
 #include "common.hpp"
 
 namespace {
@@ -28,9 +28,10 @@ struct label : sbert::class_column<"label"> {};
 int main(int argc, char** argv) try {
   const std::string usage =
       "train_unsupervised --method tsdae|ct|ct-in-batch [--model DIR] [--epochs N] [--batch-size B] [--learning-rate LR] "
-      "[--max-rows N] [--output DIR] [--shared DIR]";
+      "[--pos-neg-ratio K] [--max-rows N] [--output DIR] [--shared DIR]";
   const std::string method = example::take_option(argc, argv, "--method");
   const std::string lr_arg = example::take_option(argc, argv, "--learning-rate");
+  const auto pos_neg_ratio = std::stoull(example::take_option(argc, argv, "--pos-neg-ratio", "8"));
   const auto c = example::cli::parse(argc, argv, usage);
   if (method != "tsdae" && method != "ct" && method != "ct-in-batch") {
     std::fprintf(stderr, "--method must be tsdae, ct or ct-in-batch\n%s\n", usage.c_str());
@@ -76,12 +77,13 @@ int main(int argc, char** argv) try {
     const auto bs = static_cast<std::size_t>(args.per_device_train_batch_size);
     std::vector<std::string> a, b;
     std::vector<std::int64_t> y;
-    for (auto& p : sbert::contrastive_tension_pairs(sentences, bs, 4, c.seed)) {
+    for (auto& p : sbert::contrastive_tension_pairs(sentences, bs, pos_neg_ratio, c.seed)) {
       a.push_back(std::move(p.text1));
       b.push_back(std::move(p.text2));
       y.push_back(p.label);
     }
     const auto n = a.size();
+    std::printf("ContrastiveTensionLoss: %zu pairs in batches of %zu, one positive in every %zu\n", n, bs, static_cast<std::size_t>(pos_neg_ratio));
     sbert::trainer trainer{model, args,
                            sbert::dataset<sbert::schema<text1, text2, label>>::from_columns(std::move(a), std::move(b), std::move(y)),
                            sbert::contrastive_tension_loss(model1)};
