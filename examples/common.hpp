@@ -183,3 +183,96 @@ inline beir_data load_beir(const std::string& dir, const std::string& split) {
 }
 
 }  // namespace example
+
+// ---- Distillation, multilingual and unsupervised examples (branch ex2) ----------------------
+#include <cmath>
+#include <unordered_set>
+#include <vector>
+
+namespace example {
+
+/// Removes `--name VALUE` from argv (so cli::parse sees only its own options) and returns VALUE,
+/// or `fallback` when absent.
+inline std::string take_option(int& argc, char** argv, std::string_view name, std::string fallback = {}) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] != name) continue;
+    if (i + 1 >= argc) {
+      std::cerr << "missing value for " << name << '\n';
+      std::exit(2);
+    }
+    std::string v = argv[i + 1];
+    for (int j = i; j + 2 < argc; ++j) argv[j] = argv[j + 2];
+    argc -= 2;
+    return v;
+  }
+  return fallback;
+}
+
+/// A randomly initialised BERT of the given size (bert-base-uncased vocabulary), seeded by
+/// --seed; make_model's shape is hidden 128, 2 layers.
+inline std::shared_ptr<sbert::models::sentence_transformer> make_bert(const cli& c, std::int64_t hidden, std::int64_t layers,
+                                                                      std::string_view pooling = "mean") {
+  at::manual_seed(c.seed);
+  sbert::models::bert_config cfg;
+  cfg.hidden_size = hidden;
+  cfg.num_hidden_layers = layers;
+  cfg.num_attention_heads = hidden / 64;
+  cfg.intermediate_size = 4 * hidden;
+  auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
+  auto tokenizer = std::make_shared<sbert::models::wordpiece_tokenizer>(
+      sbert::models::load_wordpiece(c.shared + "/models/bert-base-uncased"));
+  auto t = std::make_shared<sbert::models::transformer>(encoder, tokenizer, sbert::models::transformer_options{.max_seq_length = 64});
+  return sbert::models::sentence_transformer::from_parts(t, pooling);
+}
+
+/// The distinct sentences of STSb train (both columns, first-seen order), as the unsupervised
+/// and distillation recipes use them: text without labels.
+inline std::vector<std::string> stsb_train_sentences(const cli& c) {
+  const auto d = load_stsb(c, "train");
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  for (const auto* col : {&d.column<sentence1>(), &d.column<sentence2>()})
+    for (const auto& s : *col)
+      if (seen.insert(s).second) out.push_back(s);
+  return out;
+}
+
+/// Reloads the saved folder `dir` and checks that it encodes `texts` as `model` does (the
+/// saved folder is what Python's SentenceTransformer(dir) would load).
+inline bool reload_check(sbert::models::sentence_transformer& model, const std::string& dir, const std::vector<std::string>& texts) {
+  auto again = sbert::models::sentence_transformer::load(dir, model.device());
+  const auto a = model.encode(texts), b = again->encode(texts);
+  const double diff = a.sizes() == b.sizes() ? (a - b).abs().max().item<double>() : INFINITY;
+  const bool same = diff <= 1e-5;
+  std::printf("reloaded %s: %s embeddings (dim %lld, max |diff| %.2e)\n", dir.c_str(), same ? "same" : "DIFFERENT",
+              static_cast<long long>(b.size(1)), diff);
+  std::fflush(stdout);
+  return same;
+}
+
+/// The teacher for the distillation and multilingual examples when the user names none: no
+/// pretrained model exists offline, so a BERT of the given size is trained on NLI triplets with
+/// MultipleNegativesRankingLoss (`epochs` over --max-rows rows) and saved to `dir`.
+inline std::shared_ptr<sbert::models::sentence_transformer> train_teacher(const cli& c, std::int64_t hidden, std::int64_t layers,
+                                                                          double epochs, const std::string& dir) {
+  auto teacher = make_bert(c, hidden, layers);
+  auto nli = load_nli(c);
+  std::printf("teacher: BERT hidden %lld, %lld layers (random init), trained on %zu NLI triplets with MNRL\n",
+              static_cast<long long>(hidden), static_cast<long long>(layers), nli.size());
+  std::fflush(stdout);
+  sbert::training_args args{.output_dir = dir,
+                            .num_train_epochs = epochs,
+                            .per_device_train_batch_size = c.batch_size > 0 ? c.batch_size : 32,
+                            .learning_rate = 1e-3,
+                            .warmup_ratio = 0.1,
+                            .seed = c.seed,
+                            .batch_sampler = sbert::batch_sampler::no_duplicates,
+                            .save_strategy = sbert::interval_strategy::no,
+                            .logging_steps = 100};
+  sbert::trainer trainer{teacher, args, std::move(nli), sbert::multiple_negatives_ranking_loss{}};
+  trainer.train();
+  trainer.save_model(dir);
+  return teacher;
+}
+
+}  // namespace example
