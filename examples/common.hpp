@@ -5,6 +5,7 @@
 #include <sbert/sbert.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -66,21 +68,28 @@ struct cli {
   }
 };
 
-/// A small BERT (hidden 128, 2 layers or --layers) with the bert-base-uncased vocabulary and mean pooling,
-/// randomly initialised (no pretrained weights exist offline), or the model in `dir`.
-inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli& c, std::int64_t default_layers = 2) {
-  if (!c.model.empty()) return sbert::models::sentence_transformer::load(c.model);
-  at::manual_seed(c.seed);  // the random initialisation follows --seed
+/// A randomly initialised BERT of the given size (bert-base-uncased vocabulary), seeded by
+/// --seed; make_model's default is hidden 128, 2 layers.
+inline std::shared_ptr<sbert::models::sentence_transformer> make_bert(const cli& c, std::int64_t hidden, std::int64_t layers,
+                                                                      std::string_view pooling = "mean") {
+  at::manual_seed(c.seed);
   sbert::models::bert_config cfg;
-  cfg.hidden_size = 128;
-  cfg.num_hidden_layers = c.layers > 0 ? c.layers : default_layers;
-  cfg.num_attention_heads = 2;
-  cfg.intermediate_size = 512;
+  cfg.hidden_size = hidden;
+  cfg.num_hidden_layers = layers;
+  cfg.num_attention_heads = hidden / 64;
+  cfg.intermediate_size = 4 * hidden;
   auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
   auto tokenizer = std::make_shared<sbert::models::wordpiece_tokenizer>(
       sbert::models::load_wordpiece(c.shared + "/models/bert-base-uncased"));
   auto t = std::make_shared<sbert::models::transformer>(encoder, tokenizer, sbert::models::transformer_options{.max_seq_length = 64});
-  return sbert::models::sentence_transformer::from_parts(t, "mean");
+  return sbert::models::sentence_transformer::from_parts(t, pooling);
+}
+
+/// A small BERT (hidden 128, 2 layers or --layers) with the bert-base-uncased vocabulary and mean pooling,
+/// randomly initialised (no pretrained weights exist offline), or the model in `dir`.
+inline std::shared_ptr<sbert::models::sentence_transformer> make_model(const cli& c, std::int64_t default_layers = 2) {
+  if (!c.model.empty()) return sbert::models::sentence_transformer::load(c.model);
+  return make_bert(c, 128, c.layers > 0 ? c.layers : default_layers);
 }
 
 inline sbert::read_options stsb_layout() {
@@ -147,12 +156,14 @@ inline void print_metrics(const std::map<std::string, double>& m, const char* wh
 /// when not.
 inline bool check_reload(sbert::models::sentence_transformer& model, const std::string& dir, const std::vector<std::string>& sample) {
   const std::vector<std::string> texts(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(16, sample.size())));
-  auto back = sbert::models::sentence_transformer::load(dir);
+  auto back = sbert::models::sentence_transformer::load(dir, model.device());
   const auto a = model.encode(texts);
   const auto b = back->encode(texts);
   const double diff = a.sizes() == b.sizes() ? (a - b).abs().max().item<double>() : std::numeric_limits<double>::infinity();
   const bool same = diff <= 1e-5;
-  std::printf("reloaded %s: %s embeddings (max |diff| %.2g over %zu texts)\n", dir.c_str(), same ? "same" : "DIFFERENT", diff, texts.size());
+  std::printf("reloaded %s: %s embeddings (dim %lld, max |diff| %.2g over %zu texts)\n", dir.c_str(), same ? "same" : "DIFFERENT",
+              static_cast<long long>(b.size(-1)), diff, texts.size());
+  std::fflush(stdout);
   return same;
 }
 
@@ -184,10 +195,7 @@ inline beir_data load_beir(const std::string& dir, const std::string& split) {
 
 }  // namespace example
 
-// ---- Distillation, multilingual and unsupervised examples (branch ex2) ----------------------
-#include <cmath>
-#include <unordered_set>
-#include <vector>
+// ---- Distillation, multilingual and unsupervised examples ----------------------------------
 
 namespace example {
 
@@ -208,23 +216,6 @@ inline std::string take_option(int& argc, char** argv, std::string_view name, st
   return fallback;
 }
 
-/// A randomly initialised BERT of the given size (bert-base-uncased vocabulary), seeded by
-/// --seed; make_model's shape is hidden 128, 2 layers.
-inline std::shared_ptr<sbert::models::sentence_transformer> make_bert(const cli& c, std::int64_t hidden, std::int64_t layers,
-                                                                      std::string_view pooling = "mean") {
-  at::manual_seed(c.seed);
-  sbert::models::bert_config cfg;
-  cfg.hidden_size = hidden;
-  cfg.num_hidden_layers = layers;
-  cfg.num_attention_heads = hidden / 64;
-  cfg.intermediate_size = 4 * hidden;
-  auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
-  auto tokenizer = std::make_shared<sbert::models::wordpiece_tokenizer>(
-      sbert::models::load_wordpiece(c.shared + "/models/bert-base-uncased"));
-  auto t = std::make_shared<sbert::models::transformer>(encoder, tokenizer, sbert::models::transformer_options{.max_seq_length = 64});
-  return sbert::models::sentence_transformer::from_parts(t, pooling);
-}
-
 /// The distinct sentences of STSb train (both columns, first-seen order), as the unsupervised
 /// and distillation recipes use them: text without labels.
 inline std::vector<std::string> stsb_train_sentences(const cli& c) {
@@ -235,19 +226,6 @@ inline std::vector<std::string> stsb_train_sentences(const cli& c) {
     for (const auto& s : *col)
       if (seen.insert(s).second) out.push_back(s);
   return out;
-}
-
-/// Reloads the saved folder `dir` and checks that it encodes `texts` as `model` does (the
-/// saved folder is what Python's SentenceTransformer(dir) would load).
-inline bool reload_check(sbert::models::sentence_transformer& model, const std::string& dir, const std::vector<std::string>& texts) {
-  auto again = sbert::models::sentence_transformer::load(dir, model.device());
-  const auto a = model.encode(texts), b = again->encode(texts);
-  const double diff = a.sizes() == b.sizes() ? (a - b).abs().max().item<double>() : INFINITY;
-  const bool same = diff <= 1e-5;
-  std::printf("reloaded %s: %s embeddings (dim %lld, max |diff| %.2e)\n", dir.c_str(), same ? "same" : "DIFFERENT",
-              static_cast<long long>(b.size(1)), diff);
-  std::fflush(stdout);
-  return same;
 }
 
 /// The teacher for the distillation and multilingual examples when the user names none: no

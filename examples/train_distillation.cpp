@@ -92,7 +92,7 @@ int main(int argc, char** argv) try {
     example::stsb_dev_spearman(*teacher, c, "teacher-pca");
     const auto reduced_dir = c.output + "/teacher-pca" + std::to_string(d_student);
     teacher->save(reduced_dir);
-    example::reload_check(*teacher, reduced_dir, {"A man is playing a guitar.", "Two dogs run through a field."});
+    example::check_reload(*teacher, reduced_dir, {"A man is playing a guitar.", "Two dogs run through a field."});
   }
 
   std::vector<std::vector<float>> labels(sentences.size());
@@ -133,7 +133,7 @@ int main(int argc, char** argv) try {
   trainer.save_model(student_dir);
   std::printf("saved to %s\n", student_dir.c_str());
   const std::vector<std::string> probe(dev_sentences.begin(), dev_sentences.begin() + std::min<std::size_t>(8, dev_sentences.size()));
-  return example::reload_check(*student, student_dir, probe) ? 0 : 1;
+  return example::check_reload(*student, student_dir, probe) ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());
   return 1;

@@ -88,7 +88,7 @@ int main(int argc, char** argv) try {
   std::vector<std::string> probe = dev.column<english>();
   probe.resize(std::min<std::size_t>(probe.size(), 4));
   for (std::size_t i = 0; i < std::min<std::size_t>(dev.size(), 4); ++i) probe.push_back(dev.column<german>()[i]);
-  return example::reload_check(*student, student_dir, probe) ? 0 : 1;
+  return example::check_reload(*student, student_dir, probe) ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());
   return 1;

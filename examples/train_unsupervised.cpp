@@ -98,7 +98,7 @@ int main(int argc, char** argv) try {
   }
   std::printf("saved to %s\n", c.output.c_str());
   const std::vector<std::string> probe(sentences.begin(), sentences.begin() + std::min<std::size_t>(8, sentences.size()));
-  return example::reload_check(*model, c.output, probe) ? 0 : 1;
+  return example::check_reload(*model, c.output, probe) ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());
   return 1;
