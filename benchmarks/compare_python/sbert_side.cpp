@@ -20,8 +20,6 @@
 #include <thread>
 #include <vector>
 
-#include <sbert/data.hpp>
-#include <sbert/evaluation/information_retrieval.hpp>
 #include <sbert/io/json_writer.hpp>
 #include <sbert/losses/cosent.hpp>
 #include <sbert/losses/multiple_negatives_ranking.hpp>
@@ -29,21 +27,11 @@
 #include <sbert/models/tokenizers/wordpiece.hpp>
 #include <sbert/training/trainer.hpp>
 
+#include "common.hpp"  // examples/: the bundled data sets' schemas and loaders
+
 namespace fs = std::filesystem;
 namespace {
 using clock_type = std::chrono::steady_clock;
-using triplets = sbert::schema<sbert::columns::anchor, sbert::columns::positive, sbert::columns::negative>;
-struct s1 : sbert::text_column<"sentence1"> {};
-struct s2 : sbert::text_column<"sentence2"> {};
-struct sc : sbert::score_column<"score"> {};
-using sts = sbert::schema<s1, s2, sc>;
-struct id : sbert::text_column<"_id"> {};
-struct title : sbert::text_column<"title"> {};
-struct text : sbert::text_column<"text"> {};
-struct query_id : sbert::text_column<"query-id"> {};
-struct corpus_id : sbert::text_column<"corpus-id"> {};
-struct relevance : sbert::score_column<"score"> {};
-
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
@@ -53,14 +41,6 @@ std::string clean(std::string s) {
   for (auto& c : s)
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   return s;
-}
-
-sbert::dataset<sts> read_sts(const std::string& path) {
-  sbert::read_options o;
-  o.header = false;
-  o.positions = {{"score", 4}, {"sentence1", 5}, {"sentence2", 6}};
-  o.extra_fields = sbert::extra_fields::ignore;
-  return sbert::read_tsv<sts>(path, o).map_column<sc>([](float s) { return s / 5.f; });
 }
 
 std::shared_ptr<sbert::models::sentence_transformer> random_base(const std::string& shared) {
@@ -117,15 +97,18 @@ int main(int argc, char** argv) {
   const auto device = sbert::models::default_device();
 
   // ---- the texts both sides use ----
-  const auto dev = read_sts(shared + "/data/stsbenchmark/sts-dev.csv");
+  example::cli data;
+  data.shared = shared;
+  using example::sentence1, example::sentence2, example::score;
+  const auto dev = example::load_stsb(data, "dev");
   std::vector<std::string> sentences;
   for (std::size_t i = 0; i < dev.size(); ++i) {
-    sentences.push_back(clean(dev.column<s1>()[i]));
-    sentences.push_back(clean(dev.column<s2>()[i]));
+    sentences.push_back(clean(dev.column<sentence1>()[i]));
+    sentences.push_back(clean(dev.column<sentence2>()[i]));
   }
   if (quick) sentences.resize(256);
-  const auto nli = sbert::read_tsv<triplets>(shared + "/data/nli/nli_dev_triplets.tsv");
-  const auto stsb = read_sts(shared + "/data/stsbenchmark/sts-train.csv");
+  const auto nli = example::load_nli(data);
+  const auto stsb = example::load_stsb(data, "train");
   {
     std::ofstream f(work / "texts" / "sentences.txt");
     for (const auto& s : sentences) f << s << '\n';
@@ -135,26 +118,19 @@ int main(int argc, char** argv) {
         << clean(nli.column<sbert::columns::negative>()[i]) << '\n';
     std::ofstream p(work / "texts" / "stsb_pairs.tsv");
     for (std::size_t i = 0; i < stsb.size(); ++i)
-      p << clean(stsb.column<s1>()[i]) << '\t' << clean(stsb.column<s2>()[i]) << '\t' << stsb.column<sc>()[i] << '\n';
+      p << clean(stsb.column<sentence1>()[i]) << '\t' << clean(stsb.column<sentence2>()[i]) << '\t' << stsb.column<score>()[i] << '\n';
   }
   // SciFact: every query with train qrels, its relevant documents plus distractors up to the size.
-  const std::string beir = shared + "/data/scifact";
-  const auto corpus_rows = sbert::read_jsonl<sbert::schema<id, title, text>>(beir + "/corpus.jsonl");
-  const auto query_rows = sbert::read_jsonl<sbert::schema<id, text>>(beir + "/queries.jsonl");
-  const auto qrels = sbert::read_tsv<sbert::schema<query_id, corpus_id, relevance>>(beir + "/qrels/train.tsv");
+  const auto beir = example::load_beir(shared + "/data/scifact", "train");
   const std::size_t corpus_size = quick ? 300 : 2000;
-  sbert::information_retrieval_evaluator::relevance rel;
-  for (std::size_t i = 0; i < qrels.size(); ++i) rel[qrels.column<query_id>()[i]].insert(qrels.column<corpus_id>()[i]);
+  const auto& rel = beir.relevant;
   std::set<std::string> relevant_docs;
   for (const auto& [q, docs] : rel) relevant_docs.insert(docs.begin(), docs.end());
   sbert::information_retrieval_evaluator::id_texts queries, corpus;
-  for (std::size_t i = 0; i < query_rows.size(); ++i)
-    if (rel.contains(query_rows.column<id>()[i])) queries.emplace_back(query_rows.column<id>()[i], clean(query_rows.column<text>()[i]));
-  for (std::size_t i = 0; i < corpus_rows.size(); ++i) {
-    const auto& d = corpus_rows.column<id>()[i];
-    if (relevant_docs.contains(d) || corpus.size() < corpus_size)
-      corpus.emplace_back(d, clean(corpus_rows.column<title>()[i] + " " + corpus_rows.column<text>()[i]));
-  }
+  for (const auto& [qid, text] : beir.queries)
+    if (rel.contains(qid)) queries.emplace_back(qid, clean(text));
+  for (const auto& [did, text] : beir.corpus)
+    if (relevant_docs.contains(did) || corpus.size() < corpus_size) corpus.emplace_back(did, clean(text));
   if (quick) queries.resize(std::min<std::size_t>(queries.size(), 50));
   {
     std::ofstream q(work / "texts" / "ir_queries.tsv");

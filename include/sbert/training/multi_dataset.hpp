@@ -175,8 +175,7 @@ class multi_dataset_trainer {
                                }});
       }(e), ...);
     }, *entries_);
-    h.make_sampler = [this]() -> std::shared_ptr<batch_sampler_base> {
-      const auto& args = core_.args();
+    h.make_sampler = [this](const training_args& args) -> std::shared_ptr<batch_sampler_base> {
       std::vector<std::shared_ptr<batch_sampler_base>> inner;
       std::size_t i = 0;
       std::apply([&](auto&... e) {

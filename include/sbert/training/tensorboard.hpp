@@ -21,30 +21,14 @@
 #include <unistd.h>
 
 #include <sbert/error.hpp>
+#include <sbert/io/crc.hpp>
 #include <sbert/io/protobuf.hpp>
 #include <sbert/training/callbacks.hpp>
 
 namespace sbert::tensorboard {
 
-namespace detail {
-// Reflected Castagnoli polynomial 0x1EDC6F41.
-inline constexpr std::array<std::uint32_t, 256> crc32c_table = [] {
-  std::array<std::uint32_t, 256> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}();
-}  // namespace detail
-
 /// CRC32C (Castagnoli), as TensorFlow's record writer computes it.
-[[nodiscard]] inline std::uint32_t crc32c(std::string_view data) {
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = detail::crc32c_table[(c ^ b) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
+[[nodiscard]] inline std::uint32_t crc32c(std::string_view data) { return crc::update(crc::castagnoli_table, data); }
 
 /// The masking TFRecord applies, so a CRC of data holding CRCs is not degenerate.
 [[nodiscard]] inline std::uint32_t masked_crc32c(std::string_view data) {

@@ -639,9 +639,9 @@ class trainer {
       h.eval_sets.push_back({"", eval_->size(), [m = model_, d = eval_, l = loss_, p = prompts_, c = eval_cache_, a](const std::vector<std::size_t>& rows) {
                                return detail::batch_loss(*m, *l, *d, rows, p, detail::collate_for(*a, *c));
                              }});
-    h.make_sampler = [this, d = train_, fixed = sampler_]() -> std::shared_ptr<batch_sampler_base> {
+    h.make_sampler = [this, d = train_, fixed = sampler_](const training_args& args) -> std::shared_ptr<batch_sampler_base> {
       if (fixed) return fixed;
-      return detail::make_batch_sampler(core_.args(), *d, *model_, prompts_, *train_cache_);
+      return detail::make_batch_sampler(args, *d, *model_, prompts_, *train_cache_);
     };
     detail::add_loss_parameters(h.loss_parameters, *loss_, "");
     h.evaluator = evaluator_;

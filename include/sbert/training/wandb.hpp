@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <sbert/error.hpp>
+#include <sbert/io/crc.hpp>
 #include <sbert/io/json_writer.hpp>
 #include <sbert/io/protobuf.hpp>
 #include <sbert/training/arguments.hpp>
@@ -38,25 +39,10 @@ namespace sbert::wandb {
 // ---------------------------------------------------------------------------------------------
 // The datastore framing.
 
-namespace detail {
-// Reflected IEEE 802.3 polynomial 0x04C11DB7, as zlib.crc32 and Go's crc32.IEEE.
-inline constexpr std::array<std::uint32_t, 256> crc32_table = [] {
-  std::array<std::uint32_t, 256> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}();
-}  // namespace detail
-
 /// CRC-32 (IEEE), continuing from `crc` as zlib.crc32(data, crc) does. W&B uses it plain, not
 /// LevelDB's masked CRC32C.
 [[nodiscard]] inline std::uint32_t crc32(std::string_view data, std::uint32_t crc = 0) {
-  std::uint32_t c = crc ^ 0xFFFFFFFFu;
-  for (unsigned char b : data) c = detail::crc32_table[(c ^ b) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return sbert::crc::update(sbert::crc::ieee_table, data, crc);
 }
 
 inline constexpr std::size_t block_size = 32768;  ///< chunks never cross a multiple of this (file offset)

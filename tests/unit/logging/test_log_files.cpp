@@ -1,5 +1,6 @@
 // CSV and JSONL logger callbacks, and early stopping with transformers' semantics.
 #include "catch.hpp"
+#include "temp_files.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -11,18 +12,8 @@
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-fs::path fresh_dir(const std::string& name) {
-  auto p = fs::temp_directory_path() / ("sbert_logging_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using sbert::test::fresh_dir;
+using sbert::test::slurp;
 }  // namespace
 
 TEST_CASE("jsonl logger writes one JSON object per record, steps as integers", "[loggers]") {

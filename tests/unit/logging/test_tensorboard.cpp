@@ -1,6 +1,7 @@
 // TensorBoard event files: CRC32C vectors, a byte-exact golden record derived by hand from the
 // TFRecord and Event specs, reader/writer round trip, corruption detection, and the callback's tags.
 #include "catch.hpp"
+#include "temp_files.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -13,18 +14,8 @@ namespace tb = sbert::tensorboard;
 namespace fs = std::filesystem;
 
 namespace {
-std::string hex(std::string_view s) {
-  static constexpr char d[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) { out += d[c >> 4]; out += d[c & 15]; }
-  return out;
-}
-fs::path fresh_dir(const std::string& name) {
-  auto p = fs::temp_directory_path() / ("sbert_logging_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using sbert::test::fresh_dir;
+using sbert::test::hex;
 std::vector<fs::path> event_files(const fs::path& dir) {
   std::vector<fs::path> v;
   for (const auto& e : fs::directory_iterator(dir))

@@ -6,6 +6,7 @@
 //   zlib.crc32(b"Weights & Biases") & 0xffff == 0xbee1
 //   zlib.crc32(record, zlib.crc32(b"\x01")) == 0x6eabad74 for the 26-byte record below
 #include "catch.hpp"
+#include "temp_files.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,18 +19,9 @@ namespace wb = sbert::wandb;
 namespace fs = std::filesystem;
 
 namespace {
-std::string hex(std::string_view s) {
-  static constexpr char d[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) { out += d[c >> 4]; out += d[c & 15]; }
-  return out;
-}
-fs::path fresh_dir(const std::string& name) {
-  auto p = fs::temp_directory_path() / ("sbert_wandb_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using sbert::test::fresh_dir;
+using sbert::test::hex;
+using sbert::test::slurp;
 std::string patterned(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed) % 251);
@@ -51,10 +43,6 @@ std::vector<chunk> chunks_of(const std::string& file) {
     pos += 7 + len;
   }
   return out;
-}
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 void write_all(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 }  // namespace
@@ -283,9 +271,9 @@ TEST_CASE("run_writer lays out the offline run folder as wandb does", "[wandb]")
   CHECK(get("train_runtime") == "1.5");
   CHECK(recs[5].exit_code == 0);
   CHECK(fs::exists(fs::path(dir) / "files" / "wandb-metadata.json"));
-  const auto yaml = read_all(fs::path(dir) / "files" / "config.yaml");
+  const auto yaml = slurp(fs::path(dir) / "files" / "config.yaml");
   CHECK(yaml == "\"learning_rate\":\n  value: 5.0e-05\n\"report_to\":\n  value: [\"wandb\"]\n\"seed\":\n  value: 42\n");
-  const auto summary_json = read_all(fs::path(dir) / "files" / "wandb-summary.json");
+  const auto summary_json = slurp(fs::path(dir) / "files" / "wandb-summary.json");
   CHECK(summary_json.find("\"train/loss\": 0.25") != std::string::npos);
   CHECK(summary_json.find("\"train_runtime\": 1.5") != std::string::npos);
   fs::remove_all(root);

@@ -77,7 +77,9 @@ struct eval_set {
 struct trainer_hooks {
   std::function<step_loss(const std::vector<std::size_t>& rows)> train_batch;
   std::vector<eval_set> eval_sets;
-  std::function<std::shared_ptr<batch_sampler_base>()> make_sampler;
+  /// The training batch sampler for these arguments (the core passes the global batch size in
+  /// a data-parallel run).
+  std::function<std::shared_ptr<batch_sampler_base>(const training_args&)> make_sampler;
   std::vector<named_parameter> loss_parameters;
   evaluator_fn evaluator;
   std::string loss_name;
@@ -330,17 +332,11 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
   if (dist_) {
     // The sampler draws global batches (world_size times the per-device size) and this rank
     // takes its slice of each, so the sampler's rules hold over the global batch.
-    const auto per_device = args_.per_device_train_batch_size;
-    args_.per_device_train_batch_size = per_device * dist_->size();
-    try {
-      sampler = std::make_shared<distributed::distributed_batch_sampler>(hooks_.make_sampler(), dist_->rank(), dist_->size());
-    } catch (...) {
-      args_.per_device_train_batch_size = per_device;
-      throw;
-    }
-    args_.per_device_train_batch_size = per_device;
+    auto global = args_;
+    global.per_device_train_batch_size *= dist_->size();
+    sampler = std::make_shared<distributed::distributed_batch_sampler>(hooks_.make_sampler(global), dist_->rank(), dist_->size());
   } else {
-    sampler = hooks_.make_sampler();
+    sampler = hooks_.make_sampler(args_);
   }
   const std::int64_t steps_in_epoch = static_cast<std::int64_t>(sampler->size());
   if (steps_in_epoch == 0) throw error("trainer: the training data set gives no batch (empty, or smaller than one batch with dataloader_drop_last)");
