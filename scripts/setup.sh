@@ -12,6 +12,7 @@ pkgs=(
   sentencepiece libsentencepiece-dev   # test oracle only (never linked with libtorch)
   clang libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz targets
   python3                              # tests: the reference-subset generator, model-card parse check
+  python3-torch                        # tests: PyTorch's torchrun, to test its launch contract (never linked)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -106,6 +106,7 @@ void destroy_process_group();
 
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/zeros.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
@@ -170,14 +171,24 @@ SBERT_INLINE std::shared_ptr<process_group> process_group::create(const launch_e
     throw error("distributed: backend '" + be + "' is not one sbert has (\"gloo\", \"nccl\", or \"\" to choose)");
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   auto p = std::make_unique<impl>();
+  // Under torchrun with its default static rendezvous the launcher's agent already serves the
+  // store on MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True): every rank is then a client, and
+  // keys live under the restart attempt's prefix, as PyTorch's env:// rendezvous does.
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent && std::string(agent) == "True";
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(env.master_port);
-    o.isServer = env.rank == 0;
+    o.isServer = env.rank == 0 && !agent_store;
     o.numWorkers = static_cast<std::size_t>(env.world_size);
-    o.waitWorkers = true;
+    o.waitWorkers = !agent_store;
     o.timeout = timeout;
     p->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+    if (agent_store) {
+      const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      p->store = c10::make_intrusive<c10d::PrefixStore>(std::string("/worker/attempt_") + (attempt && *attempt ? attempt : "0"),
+                                                        p->store);
+    }
   } catch (const std::exception& ex) {
     throw error("distributed: rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
                 " could not meet the others at MASTER_ADDR:MASTER_PORT = " + where + " within " +

@@ -16,7 +16,12 @@
 //   *_accum             — accumulation 2 in the run, 2 (gather) or 2N (no gather) alone
 //   multi_gather        — a multi-dataset run (two MNRL data sets, proportional): batch N*b
 //   resume              — a 2-process run resumed from its step-5 checkpoint against the
-//                         uninterrupted 2-process run
+//                         uninterrupted 2-process run (resume_dropout: with dropout 0.1, so
+//                         each rank must get its own generator state back)
+//   resume_world        — an N-process gathering MNRL run resumed in one process with batch N*b
+//                         against the uninterrupted N-process run; batch b alone is refused
+//   ranks_write         — every rank given its own output_dir: only rank 0's gets files
+// Launched with sbert-launch, or with PyTorch's torchrun when that is the launcher argument.
 // Compared: each step's loss (|d| <= 1e-6 * max(1, |loss|)), the gradient norm, every
 // parameter's gradient at steps 1 and 10 and the final weights (|d| <= 1e-6). Dropout is 0, so
 // the runs are deterministic; one thread per process. ctest runs them in float64
@@ -73,15 +78,15 @@ constexpr std::int64_t kSteps = 10;
 constexpr std::size_t kRows = 400;  // more than 10 steps of the largest global batch: one epoch
 
 // A small BERT at a fixed random initialisation, without dropout (bert-base vocabulary).
-std::shared_ptr<sbert::models::sentence_transformer> make_model() {
+std::shared_ptr<sbert::models::sentence_transformer> make_model(double dropout = 0) {
   at::manual_seed(7);
   sbert::models::bert_config cfg;
   cfg.hidden_size = 32;
   cfg.num_hidden_layers = 1;
   cfg.num_attention_heads = 2;
   cfg.intermediate_size = 64;
-  cfg.hidden_dropout_prob = 0;
-  cfg.attention_probs_dropout_prob = 0;
+  cfg.hidden_dropout_prob = dropout;
+  cfg.attention_probs_dropout_prob = dropout;
   auto encoder = std::make_shared<sbert::models::bert_model>(cfg);
   auto tok = std::make_shared<sbert::models::wordpiece_tokenizer>(
       sbert::models::load_wordpiece(shared_dir() + "/reference/tiny-bert-st"));
@@ -112,6 +117,8 @@ struct run_config {
   std::int64_t batch = kPerDevice, accum = 1;
   std::string resume;             // a checkpoint folder to resume from
   double save_steps = 0;          // > 0: checkpoints every so many steps
+  double dropout = 0;             // > 0: each rank draws its own masks (resume_dropout)
+  bool per_rank_output = false;   // output_dir under rank{RANK}/ (ranks_write)
 };
 
 // The run of `name` as one of N ranks (distributed) or as the one-process reference.
@@ -136,10 +143,11 @@ run_config config_for(const std::string& name, int n, bool distributed) {
 // Trains 10 steps; rank 0 writes steps.txt (step, loss, grad norm), grads.safetensors (every
 // gradient at steps 1 and 10, after the all-reduce and clipping) and final.safetensors.
 void train_once(const run_config& c, const std::string& out) {
-  auto model = make_model();
-  const bool main = std::getenv("RANK") == nullptr || std::string(std::getenv("RANK")) == "0";
+  auto model = make_model(c.dropout);
+  const std::string rank = std::getenv("RANK") ? std::getenv("RANK") : "0";
+  const bool main = rank == "0";
   if (main) std::filesystem::create_directories(out);
-  sbert::training_args args{.output_dir = out + "/trainer",
+  sbert::training_args args{.output_dir = c.per_rank_output ? out + "/rank" + rank + "/trainer" : out + "/trainer",
                             .max_steps = kSteps,
                             .per_device_train_batch_size = c.batch,
                             .learning_rate = 1e-3,
@@ -148,7 +156,7 @@ void train_once(const run_config& c, const std::string& out) {
                             .save_strategy = c.save_steps > 0 ? sbert::interval_strategy::steps : sbert::interval_strategy::no,
                             .save_steps = c.save_steps > 0 ? c.save_steps : 500,
                             .logging_steps = 1,
-                            .report_to = {"none"},
+                            .report_to = {c.per_rank_output ? "tensorboard" : "none"},
                             .log_level = sbert::log_level::warning,
                             .disable_progress_bar = true,
                             .ddp_timeout = 60};
@@ -235,19 +243,102 @@ int run_and_wait(const std::string& cmd) {
 
 std::string self_exe() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
+// A TCP port nothing listens on now (the kernel's pick for a throwaway socket).
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return static_cast<int>(ntohs(a.sin_port));
+}
+
+// The command that starts `n` processes of `args` with `launcher`: sbert-launch, or PyTorch's
+// torchrun (its default static rendezvous: the agent serves the store on --master_port and the
+// workers are its clients). `--redirects 2 --tee 2`: Debian's torchrun 1.13 under Python 3.11
+// fails on the default "0" (its Std.from_str finds no zero IntFlag member); 2 keeps stderr
+// flowing to the console and is valid on every torchrun.
+std::string launch(const std::string& launcher, int n, const std::string& args) {
+  if (std::filesystem::path(launcher).filename() == "torchrun")
+    return launcher + " --nproc_per_node " + std::to_string(n) + " --master_addr 127.0.0.1 --master_port " +
+           std::to_string(free_port()) + " --redirects 2 --tee 2 --no_python " + args;
+  return launcher + " --nproc " + std::to_string(n) + " -- " + args;
+}
+
+// Rank 0 alone writes: each rank gets its own output_dir (rank{RANK}/trainer), checkpoints
+// every 5 steps and TensorBoard logs; rank 1's folder must hold no file at all.
+int check_ranks_write(const std::string& launcher, int n, const std::filesystem::path& dir) {
+  if (run_and_wait(launch(launcher, n, self_exe() + " worker ranks_write " + std::to_string(n) + " " + (dir / "dist").string())) != 0)
+    return 1;
+  auto files_under = [](const std::filesystem::path& p) {
+    std::vector<std::string> out;
+    if (std::filesystem::exists(p))
+      for (const auto& e : std::filesystem::recursive_directory_iterator(p))
+        if (!e.is_directory()) out.push_back(e.path().string());
+    return out;
+  };
+  bool ok = true;
+  for (int r = 1; r < n; ++r)
+    for (const auto& f : files_under(dir / "dist" / ("rank" + std::to_string(r)))) {
+      std::printf("FAIL rank %d wrote %s\n", r, f.c_str());
+      ok = false;
+    }
+  const auto main_dir = dir / "dist" / "rank0" / "trainer";
+  for (const char* want : {"checkpoint-5/trainer_state.json", "checkpoint-10/model.safetensors", "checkpoint-10/rng_state.safetensors"})
+    if (!std::filesystem::exists(main_dir / want)) {
+      std::printf("FAIL rank 0 did not write %s\n", (main_dir / want).c_str());
+      ok = false;
+    }
+  bool events = false;
+  for (const auto& f : files_under(main_dir)) events = events || f.find("tfevents") != std::string::npos;
+  if (!events) std::printf("FAIL rank 0 wrote no TensorBoard events file\n");
+  ok = ok && events;
+  std::printf("rank 0 wrote %zu files, the other ranks none\n", files_under(main_dir).size());
+  if (ok) std::filesystem::remove_all(dir);
+  std::printf(ok ? "PASS\n" : "FAIL\n");
+  return ok ? 0 : 1;
+}
+
 int check(const std::string& name, const std::string& launcher, int n, const std::string& work) {
   const auto dir = std::filesystem::path(work) / (name + "_n" + std::to_string(n));
   std::filesystem::remove_all(dir);
   const std::string dist = (dir / "dist").string(), ref = (dir / "ref").string();
-  if (name == "resume") {
+  if (name == "ranks_write") return check_ranks_write(launcher, n, dir);
+  if (name == "resume" || name == "resume_dropout") {
     // The uninterrupted run (checkpoints every 5 steps), then a run resumed from its step 5.
-    if (run_and_wait(launcher + " --nproc " + std::to_string(n) + " -- " + self_exe() + " worker resume_full " + ref) != 0) return 1;
+    // With dropout each rank must get its own generator state back.
+    const std::string variant = name == "resume" ? "" : " dropout";
+    if (run_and_wait(launch(launcher, n, self_exe() + " worker resume_full " + ref + variant)) != 0) return 1;
     std::filesystem::create_directories(dist + "/trainer");
     std::filesystem::copy(ref + "/trainer/checkpoint-5", dist + "/trainer/checkpoint-5", std::filesystem::copy_options::recursive);
-    if (run_and_wait(launcher + " --nproc " + std::to_string(n) + " -- " + self_exe() + " worker resume_from " + dist) != 0) return 1;
+    if (run_and_wait(launch(launcher, n, self_exe() + " worker resume_from " + dist + variant)) != 0) return 1;
+  } else if (name == "resume_world") {
+    // An n-process MNRL run gathering across devices (global batch n*4), resumed from its
+    // step 5 in ONE process with batch n*4: the same global batches, the same loss. A resume
+    // whose global batch differs is refused with a message first.
+    if (run_and_wait(launch(launcher, n, self_exe() + " worker resume_world_full " + std::to_string(n) + " " + ref)) != 0) return 1;
+    std::filesystem::create_directories(dist + "/trainer");
+    std::filesystem::copy(ref + "/trainer/checkpoint-5", dist + "/trainer/checkpoint-5", std::filesystem::copy_options::recursive);
+    run_config c;
+    c.loss = "mnrl";
+    c.resume = dist + "/trainer/checkpoint-5";
+    try {
+      train_once(c, dist);  // batch 4: a global batch of 4, not n*4
+      std::printf("FAIL resuming with another global batch size was not refused\n");
+      return 1;
+    } catch (const sbert::error& e) {
+      std::printf("refused as expected: %s\n", e.what());
+      if (std::string(e.what()).find("global batch of " + std::to_string(n * kPerDevice) + " rows") == std::string::npos) return 1;
+    }
+    c.batch = kPerDevice * n;
+    std::printf("+ one process, resumed from the %d-process checkpoint\n", n);
+    std::fflush(stdout);
+    train_once(c, dist);
   } else {
-    if (run_and_wait(launcher + " --nproc " + std::to_string(n) + " -- " + self_exe() + " worker " + name + " " +
-                     std::to_string(n) + " " + dist) != 0)
+    if (run_and_wait(launch(launcher, n, self_exe() + " worker " + name + " " + std::to_string(n) + " " + dist)) != 0)
       return 1;
     std::printf("+ one process, reference\n");
     std::fflush(stdout);
@@ -255,7 +346,7 @@ int check(const std::string& name, const std::string& launcher, int n, const std
   }
   bool ok = true;
   const auto sd = read_steps(dist + "/steps.txt"), sr = read_steps(ref + "/steps.txt");
-  if (sd.empty() || (name != "resume" && sd.size() != static_cast<std::size_t>(kSteps))) {
+  if (sd.empty() || (!name.starts_with("resume") && sd.size() != static_cast<std::size_t>(kSteps))) {
     std::printf("FAIL the distributed run logged %zu steps\n", sd.size());
     ok = false;
   }
@@ -274,7 +365,8 @@ int check(const std::string& name, const std::string& launcher, int n, const std
     worst_loss = std::max(worst_loss, dl);
     worst_norm = std::max(worst_norm, dn);
   }
-  const double wg = name == "resume" ? 0.0 : max_diff(dist + "/grads.safetensors", ref + "/grads.safetensors", ok);
+  const bool resumed = name.starts_with("resume");
+  const double wg = resumed ? 0.0 : max_diff(dist + "/grads.safetensors", ref + "/grads.safetensors", ok);
   const double ww = max_diff(dist + "/final.safetensors", ref + "/final.safetensors", ok);
   std::printf("%s, %d processes: max loss diff %.3g (relative), grad norm %.3g, gradients %.3g, final weights %.3g; tolerance 1e-6\n",
               name.c_str(), n, worst_loss, worst_norm, wg, ww);
@@ -314,17 +406,7 @@ int unreachable() {
 // connection) well within ddp_timeout, instead of hanging: rank 1 (a child process) joins the
 // group and exits; rank 0 then all-reduces.
 int crash() {
-  const int port = [] {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
-    return static_cast<int>(ntohs(a.sin_port));
-  }();
+  const int port = free_port();
   ::setenv("WORLD_SIZE", "2", 1);
   ::setenv("MASTER_ADDR", "127.0.0.1", 1);
   ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
@@ -369,11 +451,27 @@ int main(int argc, char** argv) try {
     if (name == "resume_full" || name == "resume_from") {
       auto c = config_for("resume", 2, true);
       c.save_steps = 5;
+      if (argc > 4 && std::string(argv[4]) == "dropout") c.dropout = 0.1;
       if (name == "resume_from") c.resume = std::string(argv[3]) + "/trainer/checkpoint-5";
       train_once(c, argv[3]);
       return 0;
     }
     if (argc != 5) return 2;
+    if (name == "resume_world_full") {
+      run_config c;
+      c.loss = "mnrl";
+      c.gather = true;
+      c.save_steps = 5;
+      train_once(c, argv[4]);
+      return 0;
+    }
+    if (name == "ranks_write") {
+      auto c = config_for("cosent", std::atoi(argv[3]), true);
+      c.save_steps = 5;
+      c.per_rank_output = true;
+      train_once(c, argv[4]);
+      return 0;
+    }
     train_once(config_for(name, std::atoi(argv[3]), true), argv[4]);
     return 0;
   }

@@ -2,6 +2,7 @@
 // platform-independent. Includes the Python library's own sampler test scenarios.
 #include "catch.hpp"
 
+#include <sbert/distributed/sampler.hpp>
 #include <sbert/samplers/group_by_label.hpp>
 #include <sbert/samplers/group_by_length.hpp>
 #include <sbert/samplers/no_duplicates.hpp>
@@ -237,4 +238,88 @@ TEST_CASE("lr schedules follow transformers") {
   CHECK(lr_multiplier(lr_scheduler_type::constant_with_warmup, 1, 10, 4) == Approx(0.25));
   CHECK(lr_multiplier(lr_scheduler_type::constant_with_warmup, 7, 10, 4) == 1.0);
   CHECK(lr_multiplier(lr_scheduler_type::polynomial, 5, 10, 0, 1e-3) == Approx(((1e-3 - 1e-7) * 0.5 + 1e-7) / 1e-3).epsilon(1e-9));
+}
+
+// A data-parallel run draws global batches (world x per-device rows) and each rank takes its
+// contiguous slice (distributed/sampler.hpp): the ranks' slices of a step must make up exactly
+// the global batch, so a sampler's rule holds over everything the step trains on.
+namespace {
+std::vector<sbert::batch_list> shards(std::shared_ptr<sbert::batch_sampler_base> global, int world, std::uint64_t epoch) {
+  std::vector<sbert::batch_list> out;
+  for (int r = 0; r < world; ++r) out.push_back(sbert::distributed::distributed_batch_sampler(global, r, world).batches(epoch));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("distributed_batch_sampler: the ranks' slices of each step are the global batch, in rank order") {
+  CHECK(sbert::distributed::shard_range(10, 0, 4) == std::pair<std::size_t, std::size_t>{0, 3});
+  CHECK(sbert::distributed::shard_range(10, 1, 4) == std::pair<std::size_t, std::size_t>{3, 6});
+  CHECK(sbert::distributed::shard_range(10, 3, 4) == std::pair<std::size_t, std::size_t>{8, 10});
+  for (int world : {2, 3, 4}) {
+    auto global = std::make_shared<sbert::default_batch_sampler>(103, 4 * world, false, 5);
+    const auto g = global->batches(1);
+    const auto s = shards(global, world, 1);
+    std::size_t kept = 0;
+    for (std::size_t step = 0; step < g.size(); ++step) {
+      if (g[step].size() < static_cast<std::size_t>(world)) continue;  // too short to give every rank a row
+      std::vector<std::size_t> joined;
+      for (int r = 0; r < world; ++r) {
+        REQUIRE(s[r].size() > kept);
+        joined.insert(joined.end(), s[r][kept].begin(), s[r][kept].end());
+      }
+      CHECK(joined == g[step]);
+      ++kept;
+    }
+    for (int r = 0; r < world; ++r) CHECK(s[r].size() == kept);  // every rank takes the same number of steps
+  }
+  auto tiny = std::make_shared<sbert::sequential_batch_sampler>(9, 4);  // 4, 4, 1: the last has fewer rows than ranks
+  CHECK(shards(tiny, 2, 0)[1].size() == 2);
+  CHECK_THROWS_WITH(sbert::distributed::distributed_batch_sampler(tiny, 2, 2), Catch::Contains("outside [0, 2)"));
+}
+
+TEST_CASE("distributed_batch_sampler over no_duplicates: no text twice across the ranks of a step") {
+  std::vector<std::string> as, ps;
+  for (int i = 0; i < 200; ++i) {
+    as.push_back("anchor " + std::to_string(i % 60));
+    ps.push_back("positive " + std::to_string(i % 45));
+  }
+  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  const int world = 2;
+  auto global = std::make_shared<sbert::no_duplicates_batch_sampler>(d, 8 * world, true, 3);
+  const auto s = shards(global, world, 0);
+  REQUIRE(s[0].size() >= 5);
+  REQUIRE(s[0].size() == s[1].size());
+  for (std::size_t step = 0; step < s[0].size(); ++step) {
+    std::set<std::string> seen;
+    for (int r = 0; r < world; ++r) {
+      CHECK(s[r][step].size() == 8);
+      for (auto row : s[r][step]) {
+        CHECK(seen.insert(as[row]).second);
+        CHECK(seen.insert(ps[row]).second);
+      }
+    }
+  }
+}
+
+TEST_CASE("distributed_batch_sampler over group_by_label: each rank's slice keeps whole label pairs") {
+  std::vector<std::string> as;
+  std::vector<std::int64_t> ls;
+  for (int i = 0; i < 120; ++i) {
+    as.push_back("t" + std::to_string(i));
+    ls.push_back(i % 6);
+  }
+  auto d = sbert::dataset<sbert::schema<a, lab>>::from_columns(as, ls);
+  for (int world : {2, 4}) {
+    auto global = std::make_shared<sbert::group_by_label_batch_sampler>(d, 4 * world, true, 11);
+    const auto s = shards(global, world, 0);
+    REQUIRE(!s[0].empty());
+    for (int r = 0; r < world; ++r)
+      for (const auto& slice : s[r]) {
+        CHECK(slice.size() == 4);
+        std::map<std::int64_t, int> counts;
+        for (auto row : slice) ++counts[ls[row]];
+        // a Batch*Triplet loss on this rank finds every anchor's positive in its own slice
+        for (auto& [l, c] : counts) CHECK(c % 2 == 0);
+      }
+  }
 }

@@ -6,9 +6,11 @@
 // (a loss's own weights), and trainer_state.json (log history, best metric, the position in
 // the data and the running loss sums).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,23 +69,38 @@ inline void load_optimizer(const std::string& path, adamw& opt) {
   }
 }
 
-inline void save_rng(const std::string& path) {
+/// This process's CPU generator state (what dropout draws from).
+inline at::Tensor rng_state_now() {
   auto gen = at::detail::getDefaultCPUGenerator();
-  at::Tensor state;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    state = gen.get_state();
-  }
-  safetensors::save_file(path, {{"cpu", state}});
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
 }
 
-inline void load_rng(const std::string& path) {
-  for (auto& [name, t] : safetensors::load_file(path)) {
-    if (name != "cpu") continue;
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(t);
-  }
+/// Writes "cpu" (this process, rank 0) and, in a data-parallel run, "rank{r}.cpu" for every
+/// other rank's state (gathered beforehand): ranks draw different dropout masks once their
+/// batches differ, so each must resume from its own state (transformers writes
+/// rng_state_{rank}.pth per process; here rank 0 alone writes).
+inline void save_rng(const std::string& path, const std::vector<at::Tensor>& rank_states = {}) {
+  std::vector<std::pair<std::string, at::Tensor>> t{{"cpu", rank_states.empty() ? rng_state_now() : rank_states[0]}};
+  for (std::size_t r = 1; r < rank_states.size(); ++r) t.emplace_back("rank" + std::to_string(r) + ".cpu", rank_states[r]);
+  safetensors::save_file(path, t);
+}
+
+/// Restores rank `rank`'s state; a rank the checkpoint has no state for (a run resumed with
+/// more processes than wrote it) takes rank 0's.
+inline void load_rng(const std::string& path, int rank = 0) {
+  auto saved = safetensors::load_file(path);
+  const std::string own = rank == 0 ? "cpu" : "rank" + std::to_string(rank) + ".cpu";
+  const at::Tensor* pick = nullptr;
+  for (auto& [name, t] : saved)
+    if (name == own) pick = &t;
+  if (!pick)
+    for (auto& [name, t] : saved)
+      if (name == "cpu") pick = &t;
+  if (!pick) return;
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(*pick);
 }
 
 inline json::value record_json(const log_record& r) {
@@ -96,7 +113,8 @@ inline json::value record_json(const log_record& r) {
 }
 
 inline json::value state_json(const train_state& st, const running_totals& rt, std::int64_t logging_steps,
-                              std::int64_t eval_steps, std::int64_t save_steps, std::int64_t batch_size) {
+                              std::int64_t eval_steps, std::int64_t save_steps, std::int64_t batch_size,
+                              std::int64_t world_size = 1, std::int64_t accumulation = 1) {
   json::value hist = json::value::make_array();
   for (const auto& r : st.log_history) hist.push(record_json(r));
   json::value parts = json::value::make_object();
@@ -111,7 +129,11 @@ inline json::value state_json(const train_state& st, const running_totals& rt, s
       .set("samples", rt.samples)
       .set("scaler_scale", rt.scaler_scale)
       .set("scaler_good_steps", rt.scaler_good_steps)
-      .set("skipped_steps", st.skipped_steps);
+      .set("skipped_steps", st.skipped_steps)
+      // what next_batch counts in: global batches of this many rows, `accumulation` per step
+      .set("world_size", world_size)
+      .set("global_batch_size", batch_size * world_size)
+      .set("gradient_accumulation_steps", accumulation);
   json::value o = json::value::make_object();
   o.set("best_metric", st.best_metric ? json::value(*st.best_metric) : json::value())
       .set("best_model_checkpoint", st.best_model_checkpoint.empty() ? json::value() : json::value(st.best_model_checkpoint))
@@ -172,6 +194,27 @@ inline void read_state(const std::string& path, train_state& st, running_totals&
     auto arr = v.get_array();
     rt.parts[std::string(k)] = {double(arr.at(0)), std::int64_t(arr.at(1))};
   }
+}
+
+/// A checkpoint's sampler position counts global batches of its run: resuming is exact with
+/// any process count whose global batch (per-device size x processes) and accumulation are
+/// the checkpoint's, and refused otherwise (the position would point at other rows).
+/// Checkpoints written before these keys existed are not checked.
+inline void check_resume_layout(const std::string& path, std::int64_t per_device, std::int64_t world_size,
+                                std::int64_t accumulation) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root, loop;
+  if (parser.load(path).get(root) || root["sbert_loop"].get(loop)) return;  // read_state reports it
+  std::int64_t global = 0, accum = 0, world = 0;
+  if (loop["global_batch_size"].get(global) || loop["gradient_accumulation_steps"].get(accum) || loop["world_size"].get(world)) return;
+  if (global == per_device * world_size && accum == accumulation) return;
+  throw error("resume_from_checkpoint: " + path + " was written by a run with a global batch of " + std::to_string(global) +
+              " rows (" + std::to_string(global / std::max<std::int64_t>(world, 1)) + " per device x " + std::to_string(world) +
+              " processes) and gradient_accumulation_steps " + std::to_string(accum) + "; this run has " +
+              std::to_string(per_device * world_size) + " (" + std::to_string(per_device) + " x " + std::to_string(world_size) +
+              ") and " + std::to_string(accumulation) +
+              ". Its sampler position counts those batches: resume with per_device_train_batch_size x WORLD_SIZE = " +
+              std::to_string(global) + " and the same accumulation");
 }
 
 /// The newest complete checkpoint-{step} folder in `dir` (temporary ones are ignored).

@@ -267,7 +267,7 @@ class trainer_core {
   }
 
   void save_checkpoint();
-  void write_checkpoint();
+  void write_checkpoint(const std::vector<at::Tensor>& rank_rng = {});
 
   // Keep the newest save_total_limit checkpoints, never deleting the best one.
   void rotate_checkpoints();
@@ -634,7 +634,10 @@ SBERT_INLINE void trainer_core::resume(std::string dir, adamw& opt) {
   copy_parameters_from(dir);
   restore_loss_parameters(p / "loss_parameters.safetensors");
   if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
-  if (std::filesystem::exists(p / "rng_state.safetensors")) load_rng((p / "rng_state.safetensors").string());
+  check_resume_layout((p / "trainer_state.json").string(), args_.per_device_train_batch_size, dist_ ? dist_->size() : 1,
+                      args_.gradient_accumulation_steps);
+  if (std::filesystem::exists(p / "rng_state.safetensors"))
+    load_rng((p / "rng_state.safetensors").string(), dist_ ? dist_->rank() : 0);
   read_state((p / "trainer_state.json").string(), state_, rt_);
   // the log file restarts from the checkpoint's history
   if (!main_process()) return;
@@ -726,16 +729,19 @@ SBERT_INLINE void trainer_core::evaluate_and_track() {
 }
 
 SBERT_INLINE void trainer_core::save_checkpoint() {
-  // Rank 0 alone writes; the others wait until the checkpoint is complete.
+  // Rank 0 alone writes (every rank's RNG state, gathered); the others wait until the
+  // checkpoint is complete.
+  std::vector<at::Tensor> rng;
+  if (dist_) rng = dist_->all_gather(rng_state_now());
   if (!main_process()) {
     dist_->barrier();
     return;
   }
-  write_checkpoint();
+  write_checkpoint(rng);
   if (dist_) dist_->barrier();
 }
 
-SBERT_INLINE void trainer_core::write_checkpoint() {
+SBERT_INLINE void trainer_core::write_checkpoint(const std::vector<at::Tensor>& rank_rng) {
   const std::string dir = checkpoint_dir(state_.global_step);
   if (std::filesystem::exists(dir)) return;  // already saved at this step
   // Written under a temporary name and renamed when complete, so a crash never leaves a
@@ -747,7 +753,7 @@ SBERT_INLINE void trainer_core::write_checkpoint() {
   if (emissions_) state_.emissions = emissions_->data();  // the card shows the run so far
   if (hooks_.write_card) hooks_.write_card(tmp, state_);
   if (opt_) save_optimizer((std::filesystem::path(tmp) / "optimizer.safetensors").string(), *opt_);
-  save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string());
+  save_rng((std::filesystem::path(tmp) / "rng_state.safetensors").string(), rank_rng);
   if (!hooks_.loss_parameters.empty()) {
     std::vector<std::pair<std::string, at::Tensor>> lp;
     for (const auto& p : hooks_.loss_parameters) lp.emplace_back(p.name, p.tensor);
@@ -755,7 +761,8 @@ SBERT_INLINE void trainer_core::write_checkpoint() {
   }
   // written last: its presence marks the checkpoint complete
   std::ofstream(std::filesystem::path(tmp) / "trainer_state.json")
-      << json::dump(state_json(state_, rt_, logging_steps_, eval_steps_, save_steps_, args_.per_device_train_batch_size), {.indent = 2})
+      << json::dump(state_json(state_, rt_, logging_steps_, eval_steps_, save_steps_, args_.per_device_train_batch_size,
+                            dist_ ? dist_->size() : 1, args_.gradient_accumulation_steps), {.indent = 2})
       << '\n';
   std::filesystem::rename(tmp, dir);
   for (auto& c : callbacks_)
