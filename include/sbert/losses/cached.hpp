@@ -68,29 +68,38 @@ inline at::Tensor candidates_of(std::span<const at::Tensor> e) {
   return e.size() == 2 ? e[1] : at::cat(std::vector<at::Tensor>(e.begin() + 1, e.end()), 0);
 }
 
-/// MNRL is a mean over anchors of CE(scale * sim(a_i, candidates), i).
+/// MNRL is a mean over anchors of CE(scale * sim(a_i, candidates), i). With
+/// gather_across_devices the candidate columns come from every rank and anchor i's target is
+/// its positive's place among them (offset + i), as in the uncached loss.
 template <>
 struct anchor_chunks<multiple_negatives_ranking_loss> {
   static constexpr bool enabled = true;
-  static at::Tensor part(const multiple_negatives_ranking_loss& l, std::span<const at::Tensor> e, const at::Tensor&, std::int64_t s,
+  static bool gathers(const multiple_negatives_ranking_loss& l, std::size_t column) {
+    return l.opts().gather_across_devices && column > 0;
+  }
+  static at::Tensor part(const multiple_negatives_ranking_loss& l, const chunk_view& v, const at::Tensor&, std::int64_t s,
                          std::int64_t n) {
-    const auto b = static_cast<double>(e[0].size(0));
-    const auto scores = similarity(l.opts().similarity, e[0].narrow(0, s, n), candidates_of(e)) * l.opts().scale;
-    return at::cross_entropy_loss(scores, at::arange(s, s + n, scores.options().dtype(at::kLong)), {}, at::Reduction::Sum) / b;
+    const auto b = static_cast<double>(v.local[0].size(0));
+    const auto scores = similarity(l.opts().similarity, v.local[0].narrow(0, s, n), candidates_of(v.all)) * l.opts().scale;
+    const auto target = at::arange(v.offset + s, v.offset + s + n, scores.options().dtype(at::kLong));
+    return at::cross_entropy_loss(scores, target, {}, at::Reduction::Sum) / b;
   }
 };
 /// MNSRL: the anchor rows' forward terms plus the backward terms of the positives with the
-/// same indices (sim is symmetric, so sim(p_j, anchors) is column j of sim(anchors, p)).
+/// same indices (sim is symmetric, so sim(p_j, anchors) is column j of sim(anchors, p)). With
+/// gather_across_devices every column is gathered: this rank's anchors against every rank's
+/// candidates, this rank's positives against every rank's anchors.
 template <>
 struct anchor_chunks<multiple_negatives_symmetric_ranking_loss> {
   static constexpr bool enabled = true;
-  static at::Tensor part(const multiple_negatives_symmetric_ranking_loss& l, std::span<const at::Tensor> e, const at::Tensor&,
-                         std::int64_t s, std::int64_t n) {
-    const auto b = static_cast<double>(e[0].size(0));
+  static bool gathers(const multiple_negatives_symmetric_ranking_loss& l, std::size_t) { return l.opts().gather_across_devices; }
+  static at::Tensor part(const multiple_negatives_symmetric_ranking_loss& l, const chunk_view& v, const at::Tensor&, std::int64_t s,
+                         std::int64_t n) {
+    const auto b = static_cast<double>(v.local[0].size(0));
     const auto& o = l.opts();
-    const auto target = at::arange(s, s + n, e[0].options().dtype(at::kLong));
-    const auto fwd = similarity(o.similarity, e[0].narrow(0, s, n), candidates_of(e)) * o.scale;
-    const auto bwd = similarity(o.similarity, e[1].narrow(0, s, n), e[0]) * o.scale;
+    const auto target = at::arange(v.offset + s, v.offset + s + n, v.local[0].options().dtype(at::kLong));
+    const auto fwd = similarity(o.similarity, v.local[0].narrow(0, s, n), candidates_of(v.all)) * o.scale;
+    const auto bwd = similarity(o.similarity, v.local[1].narrow(0, s, n), v.all[0]) * o.scale;
     return (at::cross_entropy_loss(fwd, target, {}, at::Reduction::Sum) + at::cross_entropy_loss(bwd, target, {}, at::Reduction::Sum)) /
            (2 * b);
   }
@@ -151,12 +160,19 @@ class grad_cache_loss {
   options opts_{};
 };
 
-/// Mirrors CachedMultipleNegativesRankingLoss (mini_batch_size 32 by default).
+/// Mirrors CachedMultipleNegativesRankingLoss (mini_batch_size 32 by default). Python's
+/// gather_across_devices is the core's option, listed in config() through the core's:
+///     using mnrl = multiple_negatives_ranking_loss;
+///     cached_multiple_negatives_ranking_loss loss{mnrl{{.gather_across_devices = true}}, {.mini_batch_size = 32}};
+/// Step 2 then scores this rank's anchors against every rank's candidates, as the uncached
+/// loss does, and N ranks of batch b train as one process over N*b.
 using cached_multiple_negatives_ranking_loss = grad_cache_loss<multiple_negatives_ranking_loss>;
-/// Mirrors CachedMultipleNegativesSymmetricRankingLoss.
+/// Mirrors CachedMultipleNegativesSymmetricRankingLoss; gather_across_devices as above (the
+/// core's option; every column, anchors included, is gathered).
 using cached_multiple_negatives_symmetric_ranking_loss = grad_cache_loss<multiple_negatives_symmetric_ranking_loss>;
 
 /// Mirrors CachedGISTEmbedLoss: (anchor, positive, negatives...) with a guide (v6 relative rule).
+/// gist_options::gather_across_devices gathers the embeddings and the guide's in step 2.
 class cached_gist_embed_loss : public grad_cache_loss<detail::gist_core> {
  public:
   cached_gist_embed_loss(std::shared_ptr<models::sentence_transformer> guide, gist_options o = {}, std::int64_t mini_batch_size = 32)

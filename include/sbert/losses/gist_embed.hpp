@@ -18,6 +18,7 @@
 #include <ATen/ops/eye.h>
 #include <c10/core/GradMode.h>
 
+#include <sbert/distributed/gather.hpp>
 #include <sbert/error.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/models/sentence_transformer.hpp>
@@ -57,6 +58,13 @@ struct gist_options {
   double margin = 0.0;
   bool contrast_anchors = true;
   bool contrast_positives = true;
+  /// In a distributed run, every rank's positives, negatives and (for the anchor-anchor block)
+  /// anchors are candidates for this rank's anchors (all_gather_with_grad), and so are their
+  /// guide embeddings (gathered without gradient), so the false-negative filter compares with
+  /// the guide similarities of the global batch: N ranks of batch b train as one process over
+  /// N*b. No effect alone. (Python v5's flag; 5.x's CachedGIST keeps its anchor-anchor block
+  /// local, this one gathers it so the global-batch equality holds.)
+  bool gather_across_devices = false;
 };
 
 namespace detail {
@@ -69,21 +77,37 @@ namespace detail {
 inline at::Tensor gist_loss_from(std::span<const at::Tensor> e, std::span<const at::Tensor> g, const gist_options& o) {
   if (e.size() != g.size()) throw error("GISTEmbedLoss: the guide gave a different number of columns");
   const auto b = e[0].size(0);
+  // The candidates and their guide embeddings: every rank's rows with gather_across_devices
+  // (each gathered on every rank, even an empty column: the gathers are collectives), this
+  // rank's otherwise. `offset` is where this rank's rows start among them.
+  std::int64_t offset = 0;
+  std::vector<at::Tensor> all(e.begin(), e.end()), all_g(g.begin(), g.end());
+  if (o.gather_across_devices)
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      if (i == 0 && !o.contrast_anchors) continue;
+      all[i] = distributed::all_gather_with_grad(e[i], i == 1 ? &offset : nullptr);
+      all_g[i] = distributed::all_gather_with_grad(g[i].detach());
+    }
+  // The guide similarity of each anchor to its own positive (row-wise, this rank's rows).
   const auto t = cos_sim(g[0], g[1]).diagonal().unsqueeze(1).to(e[0].scalar_type());
   const auto threshold = o.margin_strategy == gist_margin::absolute ? t - o.margin : t - t.abs() * o.margin;
   const double inf = std::numeric_limits<double>::infinity();
   auto masked = [&](const at::Tensor& x, const at::Tensor& y, const at::Tensor& gx, const at::Tensor& gy, bool protect_diagonal) {
     auto mask = cos_sim(gx, gy).to(threshold.scalar_type()) > threshold;
-    if (protect_diagonal) mask = mask & ~at::eye(mask.size(0), mask.size(1), mask.options());
+    if (protect_diagonal) {  // anchor i's own positive is candidate offset + i
+      const auto rows = at::arange(mask.size(0), mask.options().dtype(at::kLong)).unsqueeze(1);
+      const auto cols = at::arange(mask.size(1), mask.options().dtype(at::kLong)).unsqueeze(0);
+      mask = mask & (cols != rows + offset);
+    }
     return cos_sim(x, y).masked_fill(mask, -inf);
   };
-  std::vector<at::Tensor> blocks{masked(e[0], e[1], g[0], g[1], true)};
-  if (o.contrast_anchors) blocks.push_back(masked(e[0], e[0], g[0], g[0], false));
-  if (o.contrast_positives) blocks.push_back(masked(e[1], e[1], g[1], g[1], false));
+  std::vector<at::Tensor> blocks{masked(e[0], all[1], g[0], all_g[1], true)};
+  if (o.contrast_anchors) blocks.push_back(masked(e[0], all[0], g[0], all_g[0], false));
+  if (o.contrast_positives) blocks.push_back(masked(e[1], all[1], g[1], all_g[1], false));
   for (std::size_t i = 2; i < e.size(); ++i)
-    if (e[i].size(0) > 0) blocks.push_back(masked(e[0], e[i], g[0], g[i], false));
+    if (all[i].size(0) > 0) blocks.push_back(masked(e[0], all[i], g[0], all_g[i], false));
   const auto scores = at::cat(blocks, 1) / o.temperature;
-  return at::cross_entropy_loss(scores, at::arange(b, scores.options().dtype(at::kLong)));
+  return at::cross_entropy_loss(scores, at::arange(offset, offset + b, scores.options().dtype(at::kLong)));
 }
 
 /// The guide's embeddings of every column; with `chunk` > 0 in mini-batches of that many rows
@@ -117,12 +141,14 @@ inline std::vector<at::Tensor> guide_embeddings(const guide_embedder& guide, std
 }
 
 inline config_entries gist_config(const gist_options& o) {
-  return {{"guide", "\"SentenceTransformer\""},
-          {"temperature", json_number(o.temperature)},
-          {"margin_strategy", o.margin_strategy == gist_margin::absolute ? "\"absolute\"" : "\"relative\""},
-          {"margin", json_number(o.margin)},
-          {"contrast_anchors", o.contrast_anchors ? "true" : "false"},
-          {"contrast_positives", o.contrast_positives ? "true" : "false"}};
+  config_entries c{{"guide", "\"SentenceTransformer\""},
+                   {"temperature", json_number(o.temperature)},
+                   {"margin_strategy", o.margin_strategy == gist_margin::absolute ? "\"absolute\"" : "\"relative\""},
+                   {"margin", json_number(o.margin)},
+                   {"contrast_anchors", o.contrast_anchors ? "true" : "false"},
+                   {"contrast_positives", o.contrast_positives ? "true" : "false"}};
+  if (o.gather_across_devices) c.emplace_back("gather_across_devices", "true");
+  return c;
 }
 
 /// GIST as an embedding loss whose guide embeddings are prepared per batch (the GradCache

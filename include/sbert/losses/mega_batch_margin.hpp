@@ -5,9 +5,10 @@
 #include <span>
 
 #include <ATen/core/Tensor.h>
-#include <ATen/ops/eye.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/relu.h>
 
+#include <sbert/distributed/gather.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/util/similarity.hpp>
 
@@ -22,11 +23,19 @@ namespace sbert {
 /// mini_batch_size (a bug); v6 computes the full-batch mean on the GradCache engine, and so
 /// does sbert: for big batches wrap it as grad_cache_loss<mega_batch_margin_loss> (see
 /// cached.hpp), which gives this value with flat memory.
+///
+/// With gather_across_devices (in a distributed run) the hardest negative of each of this
+/// rank's anchors is mined over every rank's positives (all_gather_with_grad). The loss is a
+/// mean over this rank's anchors; the trainer's mean over ranks then is the mean over the
+/// global batch (equal per-rank batches), so N ranks of batch b train as one process over N*b
+/// — cached (grad_cache_loss<mega_batch_margin_loss>) or not.
 class mega_batch_margin_loss {
  public:
   struct options {
     double positive_margin = 0.8;
     double negative_margin = 0.3;
+    /// Mine the hardest negative among every rank's positives (no effect in one process).
+    bool gather_across_devices = false;
   };
   static constexpr inputs_spec inputs{.texts = exactly(2), .labels = label_kind::none, .roles = roles::positive_pair};
   static constexpr std::string_view name = "MegaBatchMarginLoss";
@@ -49,15 +58,23 @@ class mega_batch_margin_loss {
   explicit mega_batch_margin_loss(options o) : opts_(o) {}
 
   [[nodiscard]] at::Tensor operator()(std::span<const at::Tensor> e, const at::Tensor& /*labels*/) const {
-    const auto s = cos_sim(e[0], e[1]);
-    const auto hardest = std::get<0>((s - 2 * at::eye(s.size(0), s.size(1), s.options())).max(1));
-    const auto pos = s.diagonal();
+    std::int64_t offset = 0;  // where this rank's positives start among the candidates
+    const auto positives = opts_.gather_across_devices ? distributed::all_gather_with_grad(e[1], &offset) : e[1];
+    const auto s = cos_sim(e[0], positives);
+    // Anchor i's own positive (column offset + i) is pushed below every cosine before the max.
+    const auto rows = at::arange(s.size(0), s.options().dtype(at::kLong));
+    const auto own = at::arange(s.size(1), s.options().dtype(at::kLong)).unsqueeze(0) == (rows + offset).unsqueeze(1);
+    const auto hardest = std::get<0>((s - 2 * own.to(s.scalar_type())).max(1));
+    const auto pos = s.narrow(1, offset, s.size(0)).diagonal();
     return (at::relu(opts_.positive_margin - pos) + at::relu(hardest - opts_.negative_margin)).mean();
   }
   [[nodiscard]] config_entries config() const {
-    return {{"positive_margin", detail::json_number(opts_.positive_margin)},
-            {"negative_margin", detail::json_number(opts_.negative_margin)}};
+    config_entries c{{"positive_margin", detail::json_number(opts_.positive_margin)},
+                     {"negative_margin", detail::json_number(opts_.negative_margin)}};
+    if (opts_.gather_across_devices) c.emplace_back("gather_across_devices", "true");
+    return c;
   }
+  [[nodiscard]] const options& opts() const { return opts_; }
 
  private:
   options opts_{};

@@ -12,7 +12,9 @@
 //                         one process, batch b, gradient_accumulation_steps N (same micro-batches,
 //                         loss / N each: exactly the average)
 //   *_gather            — MNRL (mnrls: its symmetric form) with gather_across_devices: one
-//                         process with batch N*b
+//                         process with batch N*b; likewise the cached forms (cmnrl, cmnrls:
+//                         mini-batches of 3 rows, so a rank's 4 rows take 2), GIST (gist, and
+//                         cgist cached) and MegaBatchMargin (megabatch, cmegabatch cached)
 //   *_accum             — accumulation 2 in the run, 2 (gather) or 2N (no gather) alone
 //   multi_gather        — a multi-dataset run (two MNRL data sets, proportional): batch N*b
 //   resume              — a 2-process run resumed from its step-5 checkpoint against the
@@ -35,7 +37,10 @@
 #include <sbert/data.hpp>
 #include <sbert/distributed/process_group.hpp>
 #include <sbert/io/safetensors_torch.hpp>
+#include <sbert/losses/cached.hpp>
 #include <sbert/losses/cosent.hpp>
+#include <sbert/losses/gist_embed.hpp>
+#include <sbert/losses/mega_batch_margin.hpp>
 #include <sbert/losses/multiple_negatives_ranking.hpp>
 #include <sbert/losses/multiple_negatives_symmetric_ranking.hpp>
 #include <sbert/models/bert.hpp>
@@ -76,10 +81,12 @@ std::string shared_dir() {
 constexpr std::int64_t kPerDevice = 4;
 constexpr std::int64_t kSteps = 10;
 constexpr std::size_t kRows = 400;  // more than 10 steps of the largest global batch: one epoch
+constexpr std::int64_t kMiniBatch = 3;  // the cached losses' mini-batches: fewer rows than a rank's
 
-// A small BERT at a fixed random initialisation, without dropout (bert-base vocabulary).
-std::shared_ptr<sbert::models::sentence_transformer> make_model(double dropout = 0) {
-  at::manual_seed(7);
+// A small BERT at a fixed random initialisation (bert-base vocabulary), without dropout unless
+// asked; GIST's guide is another seed's.
+std::shared_ptr<sbert::models::sentence_transformer> make_model(double dropout = 0, std::uint64_t seed = 7) {
+  at::manual_seed(seed);
   sbert::models::bert_config cfg;
   cfg.hidden_size = 32;
   cfg.num_hidden_layers = 1;
@@ -125,6 +132,8 @@ struct run_config {
 run_config config_for(const std::string& name, int n, bool distributed) {
   run_config c;
   c.loss = name.starts_with("cosent") || name == "resume" ? "cosent" : name.starts_with("mnrls") ? "mnrls" : "mnrl";
+  for (std::string l : {"cmnrl", "cmnrls", "gist", "cgist", "megabatch", "cmegabatch"})
+    if (name.starts_with(l + "_")) c.loss = l;
   c.gather = name.find("gather") != std::string::npos;
   c.multi = name.starts_with("multi");
   const std::int64_t accum = name.ends_with("_accum") ? 2 : 1;
@@ -176,6 +185,15 @@ void train_once(const run_config& c, const std::string& out) {
     steps += buf;
   };
   sbert::multiple_negatives_ranking_loss mnrl{{.gather_across_devices = c.gather}};
+  // Runs the trainer on `data` with `loss` (one instantiation per loss type).
+  auto fit = [&](auto data, auto loss) {
+    sbert::trainer t{model, args, std::move(data), std::move(loss)};
+    t.add_callback(cb);
+    t.train(c.resume);
+  };
+  auto nli_pairs = [] { return nli().remove_columns<sbert::columns::negative>(); };
+  const sbert::gist_options gist{.gather_across_devices = c.gather};
+  const sbert::mega_batch_margin_loss mega{{.gather_across_devices = c.gather}};
   if (c.multi) {
     auto triplets = nli();
     auto pairs = triplets.remove_columns<sbert::columns::negative>();
@@ -187,6 +205,19 @@ void train_once(const run_config& c, const std::string& out) {
     sbert::trainer t{model, args, stsb(), sbert::cosent_loss{}};
     t.add_callback(cb);
     t.train(c.resume);
+  } else if (c.loss == "cmnrl") {
+    fit(nli(), sbert::cached_multiple_negatives_ranking_loss{mnrl, {.mini_batch_size = kMiniBatch}});
+  } else if (c.loss == "cmnrls") {
+    fit(nli(), sbert::cached_multiple_negatives_symmetric_ranking_loss{
+                   sbert::multiple_negatives_symmetric_ranking_loss{{.gather_across_devices = c.gather}}, {.mini_batch_size = kMiniBatch}});
+  } else if (c.loss == "gist") {
+    fit(nli(), sbert::gist_embed_loss{make_model(0, 11), gist});
+  } else if (c.loss == "cgist") {
+    fit(nli(), sbert::cached_gist_embed_loss{make_model(0, 11), gist, kMiniBatch});
+  } else if (c.loss == "megabatch") {
+    fit(nli_pairs(), mega);
+  } else if (c.loss == "cmegabatch") {
+    fit(nli_pairs(), sbert::grad_cache_loss<sbert::mega_batch_margin_loss>{mega, {.mini_batch_size = kMiniBatch}});
   } else if (c.loss == "mnrls") {
     sbert::trainer t{model, args, nli(), sbert::multiple_negatives_symmetric_ranking_loss{{.gather_across_devices = c.gather}}};
     t.add_callback(cb);

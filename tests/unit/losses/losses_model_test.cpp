@@ -604,3 +604,31 @@ TEST_CASE("DenoisingAutoEncoderLoss (TSDAE): word deletion, a decoder tied to th
   CHECK_FALSE(at::allclose(b, c, 1e-5, 1e-6));
   static_assert(sbert::FeatureLoss<sbert::denoising_auto_encoder_loss> && sbert::HasParameters<sbert::denoising_auto_encoder_loss>);
 }
+
+TEST_CASE("gather_across_devices: listed in config() when set, for the cached, GIST and MegaBatchMargin losses; no effect in one process") {
+  using namespace sbert;
+  auto listed = [](const config_entries& c) {
+    return std::ranges::count(c, std::pair<std::string, std::string>{"gather_across_devices", "true"});
+  };
+  const multiple_negatives_ranking_loss mnrl_on{{.gather_across_devices = true}};
+  const multiple_negatives_symmetric_ranking_loss mnsrl_on{{.gather_across_devices = true}};
+  const mega_batch_margin_loss mega_on{{.gather_across_devices = true}}, mega_off{};
+  const guide_embedder guide = [](std::size_t, const models::features& f) { return at::randn({f.input_ids.size(0), 4}); };
+  const gist_options gist_on{.gather_across_devices = true};
+  CHECK(listed(cached_multiple_negatives_ranking_loss{mnrl_on, {.mini_batch_size = 4}}.config()) == 1);
+  CHECK(listed(cached_multiple_negatives_symmetric_ranking_loss{mnsrl_on, {.mini_batch_size = 4}}.config()) == 1);
+  CHECK(listed(cached_multiple_negatives_ranking_loss{}.config()) == 0);
+  CHECK(listed(gist_embed_loss{guide, gist_on}.config()) == 1);
+  CHECK(listed(cached_gist_embed_loss{guide, gist_on, 4}.config()) == 1);
+  CHECK(listed(gist_embed_loss{guide}.config()) == 0);
+  CHECK(listed(mega_on.config()) == 1);
+  CHECK(listed(grad_cache_loss<mega_batch_margin_loss>{mega_on}.config()) == 1);
+  CHECK(listed(mega_off.config()) == 0);
+  // Without a process group the gathered forms are the local ones.
+  at::manual_seed(3);
+  std::vector<at::Tensor> e{at::randn({5, 8}, at::kDouble), at::randn({5, 8}, at::kDouble), at::randn({5, 8}, at::kDouble)};
+  std::vector<at::Tensor> g{at::randn({5, 8}, at::kDouble), at::randn({5, 8}, at::kDouble), at::randn({5, 8}, at::kDouble)};
+  const std::span<const at::Tensor> pair(e.data(), 2);
+  CHECK(mega_on(pair, {}).item<double>() == mega_off(pair, {}).item<double>());
+  CHECK(gist_embed_loss{guide, gist_on}.from_embeddings(e, g).item<double>() == gist_embed_loss{guide}.from_embeddings(e, g).item<double>());
+}

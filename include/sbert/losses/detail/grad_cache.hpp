@@ -13,7 +13,12 @@
 //
 // Step 2 runs over anchor mini-batches for the losses that are sums over anchors (MNRL, MNSRL:
 // see anchor_chunks), as Python's cached losses do; any other core is evaluated on the whole
-// batch at once (its score matrix is held, the model activations are not). Step 3 runs inside an autograd
+// batch at once (its score matrix is held, the model activations are not).
+//
+// In a distributed run a core with gather_across_devices gathers every rank's embeddings in
+// step 2 (all_gather_with_grad on the detached rows): the gather's backward, a collective,
+// sums each row's gradient over the ranks, so the cached gradients of this rank's rows hold
+// every rank's loss terms. Step 3 stays local: each rank re-embeds only its own rows. Step 3 runs inside an autograd
 // node (torch::autograd::Function), so `loss.backward()` is all a caller does; see the
 // FeatureLoss contract in loss.hpp.
 #pragma once
@@ -33,6 +38,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <sbert/distributed/gather.hpp>
 #include <sbert/error.hpp>
 #include <sbert/losses/loss.hpp>
 #include <sbert/models/module.hpp>
@@ -163,12 +169,24 @@ struct grad_cache_function : torch::autograd::Function<grad_cache_function> {
   }
 };
 
+/// The embeddings an anchor-chunked core reads: `local` (this rank's rows of each column) and
+/// `all` (every rank's rows of the columns the core gathers, in rank order; `local` itself for
+/// the others and in one process); `offset` is where this rank's rows start in a gathered column.
+struct chunk_view {
+  std::span<const at::Tensor> local;
+  std::span<const at::Tensor> all;
+  std::int64_t offset = 0;
+};
+
 /// Cores whose value is a sum over anchor rows (MNRL, MNSRL) specialise this with
-///     static at::Tensor part(const Core&, std::span<const at::Tensor> e, const at::Tensor& labels,
+///     static bool gathers(const Core&, std::size_t column)   column read across ranks?
+///     static at::Tensor part(const Core&, const chunk_view& v, const at::Tensor& labels,
 ///                            std::int64_t start, std::int64_t n)
-/// returning the contribution of anchors [start, start + n); step 2 then runs over anchor
-/// mini-batches too, so the [B, k * B] score matrix is never held whole (as Python's cached
-/// losses do) and peak memory stays flat as the batch grows.
+/// `part` returning the contribution of local anchors [start, start + n); step 2 then runs
+/// over anchor mini-batches too, so the [B, k * B] score matrix is never held whole (as
+/// Python's cached losses do) and peak memory stays flat as the batch grows. The engine
+/// gathers once before the chunks (so ranks with different chunk counts never wait on each
+/// other) and back-propagates through the gathers once after them.
 template <class Core>
 struct anchor_chunks {
   static constexpr bool enabled = false;
@@ -196,8 +214,9 @@ at::Tensor grad_cache(models::sentence_transformer& m, std::span<models::feature
   if (!c10::GradMode::is_enabled()) {
     if constexpr (anchor_chunks<Core>::enabled) {
       at::Tensor total;
+      const chunk_view v{reps, reps, 0};  // under no_grad nothing is gathered (evaluation)
       for (std::int64_t s = 0; s < anchors; s += mini_batch_size) {
-        const auto p = anchor_chunks<Core>::part(core, reps, labels, s, std::min(mini_batch_size, anchors - s));
+        const auto p = anchor_chunks<Core>::part(core, v, labels, s, std::min(mini_batch_size, anchors - s));
         total = total.defined() ? total + p : p;
       }
       return total;
@@ -224,10 +243,37 @@ at::Tensor grad_cache(models::sentence_transformer& m, std::span<models::feature
       if (g[i].defined()) grads[i] = grads[i].defined() ? grads[i] + g[i] : g[i];
   };
   if constexpr (anchor_chunks<Core>::enabled) {
+    // The gathered columns hang off their own leaves (`sources`), not off `leaves`: the chunks'
+    // gradients then stop at the gathered tensors (accumulated in `grads` after the local ones
+    // and the parameters), and the gathers' backward runs once, below.
+    std::vector<at::Tensor> all = leaves, sources;
+    std::vector<std::size_t> gathered;
+    std::int64_t offset = 0;
+    if (distributed::world_size() > 1)
+      for (std::size_t k = 0; k < leaves.size(); ++k)
+        if (anchor_chunks<Core>::gathers(core, k)) {
+          sources.push_back(leaves[k].detach().requires_grad_(true));
+          std::int64_t o = 0;
+          all[k] = distributed::all_gather_with_grad(sources.back(), &o);
+          if (gathered.empty()) offset = o;
+          gathered.push_back(k);
+          wrt.push_back(all[k]);
+          grads.emplace_back();
+        }
+    const chunk_view v{leaves, all, offset};
     for (std::int64_t s = 0; s < anchors; s += mini_batch_size) {
-      const auto p = anchor_chunks<Core>::part(core, leaves, labels, s, std::min(mini_batch_size, anchors - s));
+      const auto p = anchor_chunks<Core>::part(core, v, labels, s, std::min(mini_batch_size, anchors - s));
       add_grads(p);
       value = value.defined() ? value + p.detach() : p.detach();
+    }
+    // Every rank runs every gather's backward, in the same order (zeros where its own anchors
+    // did not reach a column): each is a collective.
+    const auto first = leaves.size() + own.size();
+    for (std::size_t j = 0; j < gathered.size(); ++j) {
+      const auto k = gathered[j];
+      auto up = grads[first + j].defined() ? grads[first + j] : at::zeros_like(all[k]);
+      const auto g = torch::autograd::grad({all[k]}, {sources[j]}, {up}, false, false, true)[0];
+      if (g.defined()) grads[k] = grads[k].defined() ? grads[k] + g : g;
     }
   } else {
     value = eval_core(leaves);
