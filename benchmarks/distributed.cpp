@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Data-parallel figures (run under a launcher; benchmarks/distributed.sh runs the set):
-//   distributed_bench train [steps]   MNRL on NLI triplets, the main job's small BERT (hidden
+//   distributed_bench train [steps] [overlap 1|0] [bucket MiB]
+//                                     MNRL on NLI triplets, the main job's small BERT (hidden
 //                                     128, 2 layers), 16 rows per rank per step; rank 0 prints
-//                                     samples/s over all ranks
+//                                     samples/s over all ranks, with the gradient all-reduce
+//                                     overlapped with the backward pass (1, the default) or after
+//                                     it (0), in buckets of so many MiB (default 25)
 //   distributed_bench allreduce       all_reduce_gradients on BERT-base-shaped gradients
 //                                     (109.5 M floats, 418 MiB): ms per step
 #include <ATen/Parallel.h>
@@ -17,6 +20,7 @@
 #include <sbert/models/transformer.hpp>
 #include <sbert/training/trainer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +31,7 @@ namespace {
 
 using nli_triplets = sbert::schema<sbert::columns::anchor, sbert::columns::positive, sbert::columns::negative>;
 
-int train(int steps) {
+int train(int steps, bool overlap, double bucket_mb) {
   at::manual_seed(42);
   sbert::models::bert_config cfg;
   cfg.hidden_size = 128;
@@ -48,14 +52,25 @@ int train(int steps) {
                             .logging_steps = 1000,
                             .report_to = {"none"},
                             .log_level = sbert::log_level::warning,
-                            .disable_progress_bar = true};
+                            .disable_progress_bar = true,
+                            .ddp_bucket_cap_mb = bucket_mb,
+                            .ddp_overlap = overlap};
   sbert::trainer tr{model, args, std::move(data), sbert::multiple_negatives_ranking_loss{{.gather_across_devices = true}}};
   const auto r = tr.train();
   if (sbert::distributed::is_main_process())
     for (const auto& [k, v] : r.metrics)
-      if (k == "train_samples_per_second")
-        std::printf("train: %d process(es), %d thread(s) each: %.1f samples/s (global batch %d)\n",
-                    sbert::distributed::world_size(), at::get_num_threads(), v, 16 * sbert::distributed::world_size());
+      if (k == "train_samples_per_second") {
+        const auto st = sbert::distributed::overlap_stats();
+        std::printf("train: %d process(es), %d thread(s) each: %.1f samples/s (global batch %d)", sbert::distributed::world_size(),
+                    at::get_num_threads(), v, 16 * sbert::distributed::world_size());
+        if (sbert::distributed::world_size() > 1 && overlap)
+          std::printf(", all-reduce overlapped, %g MiB buckets (%lld per step; %lld of %lld launched during the backward pass)",
+                      bucket_mb, static_cast<long long>(st.buckets / std::max<std::int64_t>(1, st.overlapped_steps)),
+                      static_cast<long long>(st.early_buckets), static_cast<long long>(st.buckets));
+        else if (sbert::distributed::world_size() > 1)
+          std::printf(", all-reduce after the backward pass, %g MiB buckets", bucket_mb);
+        std::printf("\n");
+      }
   return 0;
 }
 
@@ -96,9 +111,10 @@ int allreduce() {
 
 int main(int argc, char** argv) try {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "train") return train(argc > 2 ? std::atoi(argv[2]) : 40);
+  if (mode == "train")
+    return train(argc > 2 ? std::atoi(argv[2]) : 40, argc > 3 ? std::atoi(argv[3]) != 0 : true, argc > 4 ? std::atof(argv[4]) : 25);
   if (mode == "allreduce") return allreduce();
-  std::fprintf(stderr, "usage: distributed_bench train [steps] | allreduce   (under sbert-launch --nproc N --)\n");
+  std::fprintf(stderr, "usage: distributed_bench train [steps] [overlap 1|0] [bucket MiB] | allreduce   (under sbert-launch --nproc N --)\n");
   return 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -57,6 +57,27 @@ class process_group {
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
   /// In-place max over the ranks.
   void all_reduce_max(std::vector<at::Tensor>& tensors);
+
+  /// A collective in flight. wait() blocks until it is done (failing as the blocking calls
+  /// do); a second wait() returns at once. Dropping one unwaited leaves it to finish alone.
+  class work {
+   public:
+    work();
+    ~work();
+    work(work&&) noexcept;
+    work& operator=(work&&) noexcept;
+    void wait();
+    [[nodiscard]] bool valid() const { return impl_ != nullptr; }
+
+   private:
+    friend class process_group;
+    struct impl;
+    std::unique_ptr<impl> impl_;
+  };
+  /// all_reduce_sum without waiting, so communication overlaps with computation (the
+  /// gradient reducer's buckets): the tensors must be left alone until wait() returns. Launches
+  /// are matched by order, as the blocking calls are.
+  [[nodiscard]] work all_reduce_sum_async(std::vector<at::Tensor>& tensors);
   /// Rank `root`'s values into every rank's tensors, in place.
   void broadcast(std::vector<at::Tensor>& tensors, int root = 0);
   /// Every rank's tensor (all the same shape), in rank order.
@@ -242,6 +263,31 @@ void collective(const char* what, int rank, F&& f) {
 SBERT_INLINE void process_group::all_reduce_sum(std::vector<at::Tensor>& tensors) {
   if (tensors.empty()) return;
   detail::collective("all_reduce", rank_, [&] { return impl_->pg->allreduce(tensors); });
+}
+struct process_group::work::impl {
+  c10::intrusive_ptr<c10d::Work> w;
+  int rank = 0;
+};
+SBERT_INLINE process_group::work::work() = default;
+SBERT_INLINE process_group::work::~work() = default;
+SBERT_INLINE process_group::work::work(work&&) noexcept = default;
+SBERT_INLINE process_group::work& process_group::work::operator=(work&&) noexcept = default;
+SBERT_INLINE void process_group::work::wait() {
+  if (!impl_) return;
+  auto p = std::move(impl_);
+  detail::collective("all_reduce", p->rank, [&] { return p->w; });
+}
+SBERT_INLINE process_group::work process_group::all_reduce_sum_async(std::vector<at::Tensor>& tensors) {
+  work out;
+  if (tensors.empty()) return out;
+  out.impl_ = std::make_unique<work::impl>();
+  out.impl_->rank = rank_;
+  try {
+    out.impl_->w = impl_->pg->allreduce(tensors);
+  } catch (const std::exception& ex) {
+    throw error(std::string("distributed: all_reduce failed on rank ") + std::to_string(rank_) + ": " + ex.what());
+  }
+  return out;
 }
 SBERT_INLINE void process_group::all_reduce_max(std::vector<at::Tensor>& tensors) {
   if (tensors.empty()) return;

@@ -137,6 +137,12 @@ struct training_args {
   /// each collective) before it fails instead of hanging. Python's defaults.
   std::string ddp_backend{};
   double ddp_timeout = 1800;
+  /// The gradient all-reduce's bucket size in MiB (DDP's bucket_cap_mb; Python's None means
+  /// its 25). Fractions are allowed.
+  double ddp_bucket_cap_mb = 25;
+  /// Overlap the gradient all-reduce with the backward pass, as DDP always does; false reduces
+  /// after it (sbert's own switch, to compare the two: the gradients are the same).
+  bool ddp_overlap = true;
 
   /// Rejects invalid combinations before training starts, with a message saying what to change.
   void validate(bool has_eval_data) const {
@@ -175,6 +181,7 @@ struct training_args {
     if (!ddp_backend.empty() && ddp_backend != "gloo" && ddp_backend != "nccl")
       fail("ddp_backend: '" + ddp_backend + "' is not one sbert has (\"gloo\", \"nccl\", or \"\" to choose by device)");
     if (!(ddp_timeout > 0)) fail("ddp_timeout must be a positive number of seconds");
+    if (!(ddp_bucket_cap_mb > 0)) fail("ddp_bucket_cap_mb must be a positive number of MiB");
     for (const auto& r : report_to)
       if (r != "all" && r != "none" && r != "tensorboard" && r != "codecarbon" && r != "wandb")
         fail("report_to: '" + r + "' is not an integration sbert has (\"tensorboard\", \"codecarbon\", \"wandb\"; or \"all\" / \"none\")");

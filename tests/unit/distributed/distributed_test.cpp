@@ -24,6 +24,10 @@
 //                         against the uninterrupted N-process run; batch b alone is refused
 //   ranks_write         — every rank given its own output_dir: only rank 0's gets files
 // Launched with sbert-launch, or with PyTorch's torchrun when that is the launcher argument.
+//   overlap             — mnrl_gather_accum in 10 KiB buckets, the all-reduce overlapped with
+//                         the backward pass against reduced after it: bit-identical, and
+//                         buckets were launched before the backward pass returned
+//   overlap_cached      — the same with CachedMNRL, whose nested backward falls back
 // Compared: each step's loss (|d| <= 1e-6 * max(1, |loss|)), the gradient norm, every
 // parameter's gradient at steps 1 and 10 and the final weights (|d| <= 1e-6). Dropout is 0, so
 // the runs are deterministic; one thread per process. ctest runs them in float64
@@ -35,6 +39,8 @@
 #include <ATen/ops/ones.h>
 
 #include <sbert/data.hpp>
+#include <sbert/distributed/data_parallel.hpp>
+#include <sbert/losses/cached.hpp>
 #include <sbert/distributed/process_group.hpp>
 #include <sbert/io/safetensors_torch.hpp>
 #include <sbert/losses/cached.hpp>
@@ -61,6 +67,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -126,6 +133,8 @@ struct run_config {
   double save_steps = 0;          // > 0: checkpoints every so many steps
   double dropout = 0;             // > 0: each rank draws its own masks (resume_dropout)
   bool per_rank_output = false;   // output_dir under rank{RANK}/ (ranks_write)
+  bool overlap = true, cached = false;
+  double bucket_mb = 25;
 };
 
 // The run of `name` as one of N ranks (distributed) or as the one-process reference.
@@ -168,7 +177,9 @@ void train_once(const run_config& c, const std::string& out) {
                             .report_to = {c.per_rank_output ? "tensorboard" : "none"},
                             .log_level = sbert::log_level::warning,
                             .disable_progress_bar = true,
-                            .ddp_timeout = 60};
+                            .ddp_timeout = 60,
+                            .ddp_bucket_cap_mb = c.bucket_mb,
+                            .ddp_overlap = c.overlap};
   std::vector<std::pair<std::string, at::Tensor>> grads;
   std::string steps;
   sbert::callback cb;
@@ -201,6 +212,10 @@ void train_once(const run_config& c, const std::string& out) {
                                    sbert::train_on("triplets", std::move(triplets), mnrl)};
     t.add_callback(cb);
     t.train(c.resume);
+  } else if (c.cached) {
+    sbert::trainer t{model, args, nli(), sbert::cached_multiple_negatives_ranking_loss{sbert::cached_multiple_negatives_ranking_loss::options{.mini_batch_size = 2}}};
+    t.add_callback(cb);
+    t.train(c.resume);
   } else if (c.loss == "cosent") {
     sbert::trainer t{model, args, stsb(), sbert::cosent_loss{}};
     t.add_callback(cb);
@@ -228,6 +243,9 @@ void train_once(const run_config& c, const std::string& out) {
     t.train(c.resume);
   }
   if (!main) return;
+  const auto st = sbert::distributed::overlap_stats();
+  std::ofstream(out + "/overlap.txt") << st.overlapped_steps << ' ' << st.fallback_steps << ' ' << st.buckets << ' '
+                                      << st.early_buckets << '\n';
   std::ofstream(out + "/steps.txt") << steps;
   if (!grads.empty()) sbert::safetensors::save_file(out + "/grads.safetensors", grads);
   std::vector<std::pair<std::string, at::Tensor>> w;
@@ -328,6 +346,59 @@ int check_ranks_write(const std::string& launcher, int n, const std::filesystem:
   if (!events) std::printf("FAIL rank 0 wrote no TensorBoard events file\n");
   ok = ok && events;
   std::printf("rank 0 wrote %zu files, the other ranks none\n", files_under(main_dir).size());
+  if (ok) std::filesystem::remove_all(dir);
+  std::printf(ok ? "PASS\n" : "FAIL\n");
+  return ok ? 0 : 1;
+}
+
+// The overlap cases' runs: on (the default) or off, in 10 KiB buckets (the small BERT's
+// tensors then fill many).
+run_config overlap_config(const std::string& name) {
+  run_config c;
+  c.cached = name.starts_with("overlap_cached");
+  c.loss = "mnrl";
+  c.gather = !c.cached;  // CachedMNRL does not gather
+  c.accum = c.cached ? 1 : 2;
+  c.overlap = name.ends_with("_on");
+  c.bucket_mb = 0.01;
+  return c;
+}
+
+// The same 2-process run with the all-reduce overlapped and after the backward pass: the
+// steps, gradients and weights must be equal bit for bit, and the overlapped run must have
+// overlapped (buckets launched before the backward pass returned), or fallen back on every
+// step for the cached loss.
+int check_overlap(const std::string& name, const std::string& launcher, const std::string& work) {
+  const auto dir = std::filesystem::path(work) / name;
+  std::filesystem::remove_all(dir);
+  const std::string on = (dir / "on").string(), off = (dir / "off").string();
+  for (const auto& [mode, out] : {std::pair{"_on", on}, std::pair{"_off", off}})
+    if (run_and_wait(launcher + " --nproc 2 -- " + self_exe() + " worker " + name + mode + " 2 " + out) != 0) return 1;
+  bool ok = true;
+  auto slurp = [](const std::string& f) {
+    std::ifstream in(f);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto s_on = slurp(on + "/steps.txt"), s_off = slurp(off + "/steps.txt");
+  std::printf("overlapped:\n%sreduced after the backward pass:\n%s", s_on.c_str(), s_off.c_str());
+  if (s_on.empty() || s_on != s_off) {
+    std::printf("FAIL the logged steps differ\n");
+    ok = false;
+  }
+  const double wg = max_diff(on + "/grads.safetensors", off + "/grads.safetensors", ok);
+  const double ww = max_diff(on + "/final.safetensors", off + "/final.safetensors", ok);
+  long long st_on[4] = {}, st_off[4] = {};
+  {
+    std::ifstream a(on + "/overlap.txt"), b(off + "/overlap.txt");
+    for (auto& x : st_on) a >> x;
+    for (auto& x : st_off) b >> x;
+  }
+  std::printf("%s: gradients differ by %.3g, final weights by %.3g (must be 0); overlapped run: %lld steps overlapped, "
+              "%lld fell back, %lld buckets, %lld launched before the backward pass returned; the other: %lld overlapped\n",
+              name.c_str(), wg, ww, st_on[0], st_on[1], st_on[2], st_on[3], st_off[0]);
+  ok = ok && wg == 0 && ww == 0 && st_off[0] == 0 && st_off[1] == 0;
+  if (name == "overlap_cached") ok = ok && st_on[0] == 0 && st_on[1] == kSteps;
+  else ok = ok && st_on[0] == kSteps && st_on[1] == 0 && st_on[2] >= 3 * kSteps && st_on[3] >= 1;
   if (ok) std::filesystem::remove_all(dir);
   std::printf(ok ? "PASS\n" : "FAIL\n");
   return ok ? 0 : 1;
@@ -476,6 +547,7 @@ int crash_child() {
 int main(int argc, char** argv) try {
   at::set_num_threads(1);
   const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "check" && argc == 5 && std::string(argv[2]).starts_with("overlap")) return check_overlap(argv[2], argv[3], argv[4]);
   if (mode == "check" && argc == 6) return check(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
   if (mode == "worker" && argc >= 4) {
     const std::string name = argv[2];
@@ -501,6 +573,10 @@ int main(int argc, char** argv) try {
       c.save_steps = 5;
       c.per_rank_output = true;
       train_once(c, argv[4]);
+      return 0;
+    }
+    if (name.starts_with("overlap")) {
+      train_once(overlap_config(name), argv[4]);
       return 0;
     }
     train_once(config_for(name, std::atoi(argv[3]), true), argv[4]);

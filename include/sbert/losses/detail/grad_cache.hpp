@@ -38,6 +38,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <sbert/detail/nested_backward.hpp>
 #include <sbert/distributed/gather.hpp>
 #include <sbert/error.hpp>
 #include <sbert/losses/loss.hpp>
@@ -292,6 +293,7 @@ at::Tensor grad_cache(models::sentence_transformer& m, std::span<models::feature
     }
   if (!anchor.defined()) anchor = own.empty() ? at::Tensor() : own.front();
   if (!anchor.defined()) return value.detach();
+  ++nested_backward_graphs();  // its backward runs backward passes: no overlapped gradient reduce
   return grad_cache_function::apply(value.detach(), anchor, std::move(state));
 }
 

@@ -35,6 +35,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 
+#include <sbert/detail/nested_backward.hpp>
 #include <sbert/distributed/data_parallel.hpp>
 #include <sbert/distributed/process_group.hpp>
 #include <sbert/distributed/sampler.hpp>
@@ -391,6 +392,10 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
                      .weight_decay = args_.weight_decay});
   opt_ = &opt;
   if (!resume_from.empty()) resume(resume_from, opt);
+  // The gradient all-reduce's buckets, overlapped with the backward pass (DDP's Reducer).
+  const auto bucket_bytes = static_cast<std::int64_t>(args_.ddp_bucket_cap_mb * (1 << 20));
+  std::unique_ptr<distributed::gradient_reducer> reducer;
+  if (dist_ && args_.ddp_overlap) reducer = std::make_unique<distributed::gradient_reducer>(*dist_, param_tensors(), bucket_bytes);
   opt.set_lr(args_.learning_rate * schedule(state_.global_step));
   const bool cuda = model_->device().is_cuda();
   model_->train();
@@ -407,10 +412,12 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
     for (std::int64_t i = first; i < n_b && !stop; ++i) {
       const auto& rows = batches[static_cast<std::size_t>(i)];
       step_loss sl;
+      const auto nested_before = nested_backward_graphs();
       {
         autocast_scope ac(args_.fp16, args_.bf16, cuda);
         sl = hooks_.train_batch(rows);
       }
+      const bool nested = nested_backward_graphs() != nested_before;
       double value = sl.loss.detach().to(at::kDouble).item<double>();
       std::size_t batch_rows = sl.rows;
       if (dist_) {
@@ -430,10 +437,14 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
         batch_rows = static_cast<std::size_t>(d[2]);
       }
       bool bad_update = !std::isfinite(value);
+      bool overlapped = false;
       if (bad_update && args_.on_non_finite == non_finite_policy::stop) throw error(non_finite_message("loss", value, rows));
       if (!bad_update) {
         at::Tensor scaled = sl.loss / static_cast<double>(accum);
         if (args_.fp16) scaled = scaled * rt_.scaler_scale;
+        // The last micro-step of an update that is not skipped: reduce during the backward pass
+        // (every rank takes the same branch: skipped_batch_ and bad_update agree).
+        if (reducer && !skipped_batch_ && ((i + 1) % accum == 0 || i + 1 == n_b)) overlapped = reducer->prepare(scaled, nested);
         scaled.backward();
         rt_.loss_since_log += value / static_cast<double>(accum);
         step_loss_acc += value / static_cast<double>(accum);
@@ -456,7 +467,8 @@ SBERT_INLINE train_result trainer_core::train(const std::string& resume_from) {
       bool skip = skipped_batch_;
       skipped_batch_ = false;
       // Sum and average the gradients over the ranks (skipped_batch_ agrees on every rank).
-      if (!skip && dist_) distributed::all_reduce_gradients(*dist_, param_tensors());
+      if (overlapped) reducer->finish();
+      else if (!skip && dist_) distributed::all_reduce_gradients(*dist_, param_tensors(), bucket_bytes);
       if (!skip && args_.fp16) skip = !unscale();
       if (!skip) {
         last_grad_norm = clip_gradients();
