@@ -198,7 +198,8 @@ inline void read_state(const std::string& path, train_state& st, running_totals&
 
 /// A checkpoint's sampler position counts global batches of its run: resuming is exact with
 /// any process count whose global batch (per-device size x processes) and accumulation are
-/// the checkpoint's, and refused otherwise (the position would point at other rows).
+/// the checkpoint's, and refused otherwise (the position would point at other rows); a
+/// one-process checkpoint resumed in one process is not checked.
 /// Checkpoints written before these keys existed are not checked.
 inline void check_resume_layout(const std::string& path, std::int64_t per_device, std::int64_t world_size,
                                 std::int64_t accumulation) {
@@ -207,6 +208,9 @@ inline void check_resume_layout(const std::string& path, std::int64_t per_device
   if (parser.load(path).get(root) || root["sbert_loop"].get(loop)) return;  // read_state reports it
   std::int64_t global = 0, accum = 0, world = 0;
   if (loop["global_batch_size"].get(global) || loop["gradient_accumulation_steps"].get(accum) || loop["world_size"].get(world)) return;
+  // One process resuming a one-process checkpoint keeps transformers' leniency (another batch
+  // size is the user's choice); across process counts the position would silently shift.
+  if (world == 1 && world_size == 1) return;
   if (global == per_device * world_size && accum == accumulation) return;
   throw error("resume_from_checkpoint: " + path + " was written by a run with a global batch of " + std::to_string(global) +
               " rows (" + std::to_string(global / std::max<std::int64_t>(world, 1)) + " per device x " + std::to_string(world) +
