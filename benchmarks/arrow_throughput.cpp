@@ -40,4 +40,5 @@ int main(int argc, char** argv) {
   });
   std::filesystem::remove(path);
   bench::report("arrow_throughput", "uncompressed IPC stream, 3 Utf8 columns (NLI triplets)", bytes, rows, f, ">= 500 MB/s");
+  bench::rerun_with_thp_heap(argv);
 }

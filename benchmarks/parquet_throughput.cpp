@@ -59,4 +59,5 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "nli-snappy") run(nli, sbert::parquet_codec::snappy, "Snappy, 3 string columns (NLI triplets)");
   if (only.empty() || only == "nli-plain") run(nli, sbert::parquet_codec::uncompressed, "uncompressed, 3 string columns (NLI triplets)");
   if (only.empty() || only == "stsb-snappy") run(stsb, sbert::parquet_codec::snappy, "Snappy, 2 strings + FLOAT (STSb train)");
+  bench::rerun_with_thp_heap(argv);
 }

@@ -5,10 +5,14 @@
 #include <sbert/data/dataset.hpp>
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -66,11 +70,39 @@ inline figures time_reads(const std::function<std::shared_ptr<void>()>& read) {
   return f;
 }
 
+/// Whether glibc backs this process's heap with transparent huge pages (the tunable is read at
+/// start-up, so it can only come from the environment).
+inline bool thp_heap() {
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  return t != nullptr && (std::strstr(t, "glibc.malloc.hugetlb=1") != nullptr || std::strstr(t, "glibc.malloc.hugetlb=2") != nullptr);
+}
+
+/// A one-off read writes every output string to fresh heap pages; with 4 KiB pages the kernel's
+/// page faults cost more than parsing. After the default-heap figures, run the same program once
+/// more with glibc's transparent-huge-page heap (glibc >= 2.35, THP "madvise" or "always"), so
+/// one run prints both. SBERT_BENCH_ONE_HEAP=1 skips the second run.
+inline void rerun_with_thp_heap(char** argv) {
+  if (thp_heap() || std::getenv("SBERT_BENCH_ONE_HEAP") != nullptr) return;
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode((std::istreambuf_iterator<char>(thp)), std::istreambuf_iterator<char>());
+  if (mode.empty() || mode.find("[never]") != std::string::npos) {
+    std::printf("(transparent huge pages are off on this machine: no THP-heap figures)\n");
+    return;
+  }
+  const char* old = std::getenv("GLIBC_TUNABLES");
+  const std::string tunables = old != nullptr && *old != '\0' ? std::string(old) + ":glibc.malloc.hugetlb=1" : "glibc.malloc.hugetlb=1";
+  ::setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+  std::fflush(stdout);
+  ::execv("/proc/self/exe", argv);
+  std::perror("execv /proc/self/exe");  // the default-heap figures stand
+}
+
 inline void report(const char* program, const std::string& what, std::size_t bytes, std::size_t rows, const figures& f,
                    const char* goal) {
   const double mb = static_cast<double>(bytes) / 1e6;
   auto line = [&](const char* name, double s) { std::printf(" %s %.0f MB/s (%.2f M rows/s);", name, mb / s, static_cast<double>(rows) / s / 1e6); };
-  std::printf("%s: %s: %.1f MB, %zu rows:", program, what.c_str(), mb, rows);
+  std::printf("%s: %s: %.1f MB, %zu rows, heap %s:", program, what.c_str(), mb, rows,
+              thp_heap() ? "THP (glibc.malloc.hugetlb=1)" : "4 KiB pages (glibc default)");
   line("first read", f.first_s);
   line("cold heap", f.cold_s);
   line("warm heap", f.warm_s);
