@@ -304,9 +304,12 @@ TEST_CASE("models: encode() batches by length and restores the order", "[referen
   CHECK(all.device().is_cpu());
   CHECK(max_abs_diff(all, expected) < plain_tol);
   // One sentence per batch, uneven batches, about half, and a batch larger than the set.
+  // Each with the next batch tokenised on a worker thread and without (the default on CPU).
   for (std::int64_t bs : {std::int64_t{1}, std::int64_t{7}, (n + 1) / 2, n + 3}) {
-    INFO("batch_size " << bs);
-    CHECK(max_abs_diff(m->encode(s, {.batch_size = bs}), expected) < plain_tol);
+    for (bool ahead : {true, false}) {
+      INFO("batch_size " << bs << ", tokenize_ahead " << ahead);
+      CHECK(max_abs_diff(m->encode(s, {.batch_size = bs, .tokenize_ahead = ahead}), expected) < plain_tol);
+    }
   }
   // truncate_dim keeps the leading dims, then normalisation applies to what is kept.
   const auto keep = std::max<std::int64_t>(1, ref().hidden() / 4);
