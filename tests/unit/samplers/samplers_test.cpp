@@ -30,6 +30,16 @@ std::multiset<std::size_t> row_range(std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) s.insert(i);
   return s;
 }
+/// n rows "t0", "t1", ... labelled i % k.
+sbert::dataset<sbert::schema<a, lab>> labelled(int n, int k) {
+  std::vector<std::string> as;
+  std::vector<std::int64_t> ls;
+  for (int i = 0; i < n; ++i) {
+    as.push_back("t" + std::to_string(i));
+    ls.push_back(i % k);
+  }
+  return sbert::dataset<sbert::schema<a, lab>>::from_columns(as, ls);
+}
 /// The share of a batch's padded positions that are padding, over the epoch: 1 - real / (rows * longest).
 double padding_fraction(const sbert::batch_list& b, const std::vector<std::size_t>& len) {
   double real = 0, padded = 0;
@@ -177,13 +187,7 @@ TEST_CASE("group_by_length with no_duplicates: no text twice in a batch, every r
 }
 
 TEST_CASE("group_by_label: P x K batches with two rows per label") {
-  std::vector<std::string> as;
-  std::vector<std::int64_t> ls;
-  for (int i = 0; i < 100; ++i) {
-    as.push_back("t" + std::to_string(i));
-    ls.push_back(i % 5);
-  }
-  auto d = sbert::dataset<sbert::schema<a, lab>>::from_columns(as, ls);
+  const auto d = labelled(100, 5);
   sbert::group_by_label_batch_sampler s(d, 8, true, 11);
   auto b = s.batches(0);
   REQUIRE(!b.empty());
@@ -191,7 +195,7 @@ TEST_CASE("group_by_label: P x K batches with two rows per label") {
   for (auto& batch : b) {
     CHECK(batch.size() == 8);
     std::map<std::int64_t, int> counts;
-    for (auto r : batch) ++counts[ls[r]];
+    for (auto r : batch) ++counts[d[r].get<lab>()];
     CHECK(counts.size() >= 2);  // never single-class: the Batch*Triplet losses get positives and negatives
     for (auto& [l, c] : counts) CHECK(c % 2 == 0);
     total += batch.size();
@@ -302,13 +306,7 @@ TEST_CASE("distributed_batch_sampler over no_duplicates: no text twice across th
 }
 
 TEST_CASE("distributed_batch_sampler over group_by_label: each rank's slice keeps whole label pairs") {
-  std::vector<std::string> as;
-  std::vector<std::int64_t> ls;
-  for (int i = 0; i < 120; ++i) {
-    as.push_back("t" + std::to_string(i));
-    ls.push_back(i % 6);
-  }
-  auto d = sbert::dataset<sbert::schema<a, lab>>::from_columns(as, ls);
+  const auto d = labelled(120, 6);
   for (int world : {2, 4}) {
     auto global = std::make_shared<sbert::group_by_label_batch_sampler>(d, 4 * world, true, 11);
     const auto s = shards(global, world, 0);
@@ -317,7 +315,7 @@ TEST_CASE("distributed_batch_sampler over group_by_label: each rank's slice keep
       for (const auto& slice : s[r]) {
         CHECK(slice.size() == 4);
         std::map<std::int64_t, int> counts;
-        for (auto row : slice) ++counts[ls[row]];
+        for (auto row : slice) ++counts[d[row].get<lab>()];
         // a Batch*Triplet loss on this rank finds every anchor's positive in its own slice
         for (auto& [l, c] : counts) CHECK(c % 2 == 0);
       }

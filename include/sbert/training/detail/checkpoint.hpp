@@ -150,8 +150,15 @@ inline json::value state_json(const train_state& st, const running_totals& rt, s
   return o;
 }
 
-/// Reads trainer_state.json back into the state and the running sums.
-inline void read_state(const std::string& path, train_state& st, running_totals& rt) {
+/// The batch layout a checkpoint's sampler position counts in (recorded = false: written
+/// before these keys existed).
+struct checkpoint_layout {
+  bool recorded = false;
+  std::int64_t world_size = 1, global_batch_size = 0, accumulation = 1;
+};
+
+/// Reads trainer_state.json back into the state and the running sums; returns the layout.
+inline checkpoint_layout read_state(const std::string& path, train_state& st, running_totals& rt) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.load(path).get(root)) throw error(path + ": cannot read or parse the trainer state");
@@ -194,6 +201,10 @@ inline void read_state(const std::string& path, train_state& st, running_totals&
     auto arr = v.get_array();
     rt.parts[std::string(k)] = {double(arr.at(0)), std::int64_t(arr.at(1))};
   }
+  checkpoint_layout layout;
+  layout.recorded = !loop["global_batch_size"].get(layout.global_batch_size) &&
+                    !loop["gradient_accumulation_steps"].get(layout.accumulation) && !loop["world_size"].get(layout.world_size);
+  return layout;
 }
 
 /// A checkpoint's sampler position counts global batches of its run: resuming is exact with
@@ -201,13 +212,10 @@ inline void read_state(const std::string& path, train_state& st, running_totals&
 /// the checkpoint's, and refused otherwise (the position would point at other rows); a
 /// one-process checkpoint resumed in one process is not checked.
 /// Checkpoints written before these keys existed are not checked.
-inline void check_resume_layout(const std::string& path, std::int64_t per_device, std::int64_t world_size,
-                                std::int64_t accumulation) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root, loop;
-  if (parser.load(path).get(root) || root["sbert_loop"].get(loop)) return;  // read_state reports it
-  std::int64_t global = 0, accum = 0, world = 0;
-  if (loop["global_batch_size"].get(global) || loop["gradient_accumulation_steps"].get(accum) || loop["world_size"].get(world)) return;
+inline void check_resume_layout(const checkpoint_layout& layout, const std::string& path, std::int64_t per_device,
+                                std::int64_t world_size, std::int64_t accumulation) {
+  if (!layout.recorded) return;
+  const std::int64_t global = layout.global_batch_size, accum = layout.accumulation, world = layout.world_size;
   // One process resuming a one-process checkpoint keeps transformers' leniency (another batch
   // size is the user's choice); across process counts the position would silently shift.
   if (world == 1 && world_size == 1) return;

@@ -643,14 +643,20 @@ SBERT_INLINE void trainer_core::resume(std::string dir, adamw& opt) {
   const auto p = std::filesystem::path(dir);
   if (!std::filesystem::exists(p / "trainer_state.json"))
     throw error("resume_from_checkpoint: " + dir + " has no trainer_state.json: not a complete checkpoint");
+  // the state is read and its layout checked first, so a refused resume changes nothing
+  const auto state_path = (p / "trainer_state.json").string();
+  train_state st = state_;  // what the file does not hold stays as it is
+  running_totals rt = rt_;
+  const auto layout = read_state(state_path, st, rt);
+  check_resume_layout(layout, state_path, args_.per_device_train_batch_size, dist_ ? dist_->size() : 1,
+                      args_.gradient_accumulation_steps);
   copy_parameters_from(dir);
   restore_loss_parameters(p / "loss_parameters.safetensors");
   if (std::filesystem::exists(p / "optimizer.safetensors")) load_optimizer((p / "optimizer.safetensors").string(), opt);
-  check_resume_layout((p / "trainer_state.json").string(), args_.per_device_train_batch_size, dist_ ? dist_->size() : 1,
-                      args_.gradient_accumulation_steps);
   if (std::filesystem::exists(p / "rng_state.safetensors"))
     load_rng((p / "rng_state.safetensors").string(), dist_ ? dist_->rank() : 0);
-  read_state((p / "trainer_state.json").string(), state_, rt_);
+  state_ = std::move(st);
+  rt_ = std::move(rt);
   // the log file restarts from the checkpoint's history
   if (!main_process()) return;
   std::ofstream f(std::filesystem::path(args_.output_dir) / "trainer_log.jsonl", std::ios::trunc);
