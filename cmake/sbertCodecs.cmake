@@ -1,5 +1,6 @@
-# Snappy, Zstandard and zlib for the Parquet reader, as imported targets sbert_codec::snappy,
-# sbert_codec::zstd and ZLIB::ZLIB. Found by header and library name, so it works whether or
+# Snappy, Zstandard and zlib for the Parquet reader, LZ4 (frames) and Zstandard for compressed
+# Arrow IPC bodies, as imported targets sbert_codec::snappy, sbert_codec::zstd,
+# sbert_codec::lz4 and ZLIB::ZLIB. Found by header and library name, so it works whether or
 # not a distribution ships CMake configs for them; sbertConfig.cmake includes it again.
 include_guard(GLOBAL)
 find_package(ZLIB REQUIRED)
@@ -19,3 +20,4 @@ function(_sbert_codec name header lib)
 endfunction()
 _sbert_codec(snappy snappy-c.h snappy)
 _sbert_codec(zstd zstd.h zstd)
+_sbert_codec(lz4 lz4frame.h lz4)

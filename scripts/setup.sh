@@ -6,7 +6,7 @@ pkgs=(
   libtorch-dev            # libtorch 1.13.1 (CPU), CMake target `torch`
   libopenblas0-openmp     # without it libtorch falls back to the ~2 GFLOP/s reference BLAS
   libsimdjson-dev libsqlite3-dev       # JSON readers and writers; SQLite reader
-  libsnappy-dev libzstd-dev zlib1g-dev # Parquet reader codecs
+  libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev  # Parquet and Arrow IPC codecs
   libgloo-dev                          # Gloo headers for distributed training (c10d ProcessGroupGloo)
   catch2                               # tests
   sentencepiece libsentencepiece-dev   # test oracle only (never linked with libtorch)

@@ -6,7 +6,8 @@
 #include <cstdlib>
 
 namespace {
-// Names of the seed files' fields (arrow-testing's dictionary, nested and large-offset cases).
+// Names of the seed files' fields (arrow-testing's dictionary, nested and large-offset cases;
+// sbert_lz4_frame.stream and sbert_zstd.stream: compressed bodies written by sbert::write_arrow).
 struct d0 : sbert::text_column<"dict0"> {};
 struct d2 : sbert::class_column<"dict2"> {};
 struct lv : sbert::vector_column<"list_nullable"> {};

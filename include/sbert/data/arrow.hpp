@@ -165,9 +165,10 @@ dataset<S> parse_ipc(const std::uint8_t* data, std::size_t size, const std::stri
         batch_reader r = open_batch(m.header.table(1), m.body);
         array_ref values = r.read(*dict.value_field);
         if (values.length < 0) bad("dictionary " + std::to_string(id) + " has values of an unsupported type");
-        if (m.header.scalar<std::uint8_t>(2) == 0) { dict.chunks.clear(); dict.ends.clear(); }
+        if (m.header.scalar<std::uint8_t>(2) == 0) { dict.chunks.clear(); dict.ends.clear(); dict.owned.clear(); }
         dict.ends.push_back((dict.ends.empty() ? 0 : dict.ends.back()) + values.length);
         dict.chunks.push_back(std::move(values));
+        if (r.owned) dict.owned.push_back(r.owned);
         continue;
       }
       batch_reader r = open_batch(m.header, m.body);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Datasets to Arrow IPC and to Hugging Face `save_to_disk` folders: write_arrow writes one
-// uncompressed Arrow IPC *stream* (the format `Dataset.save_to_disk` writes), save_to_disk a
+// Arrow IPC *stream* (the format `Dataset.save_to_disk` writes; uncompressed unless asked), save_to_disk a
 // folder of data-NNNNN-of-NNNNN.arrow shards with the state.json and dataset_info.json that
 // Python's `datasets.load_from_disk` reads, and save_dataset_dict_to_disk a DatasetDict
 // folder. Column types: text -> Utf8, text list -> List<Utf8>, score -> Float32 (or Float64),
@@ -28,9 +28,17 @@
 
 namespace sbert {
 
+/// Body compression of the record batches (Arrow's BodyCompression, one frame per buffer).
+enum class arrow_compression { none, lz4_frame, zstd };
+
 struct arrow_write_options {
   /// Rows per record batch (1000: datasets' default writer batch size).
   std::size_t batch_rows = 1000;
+  /// none (as datasets writes), lz4_frame (pyarrow's Feather default) or zstd. A buffer that
+  /// does not shrink is stored as it is, with the length prefix -1, as the format allows.
+  arrow_compression compression = arrow_compression::none;
+  /// LZ4 / Zstd level; 0: the library's default (LZ4 fast, Zstd 1, as Arrow C++).
+  int compression_level = 0;
   /// save_to_disk: how many data-NNNNN-of-NNNNN.arrow files the rows are split into.
   std::size_t num_shards = 1;
   /// Score columns as Float64 instead of Float32.
@@ -258,16 +266,56 @@ void put_column(batch_body& body, const std::vector<typename C::value_type>& v, 
   }
 }
 
-inline std::string batch_message(std::size_t rows, const batch_body& body) {
+/// The body with each non-empty buffer as an 8-byte uncompressed length and one LZ4 or Zstd
+/// frame (or -1 and the bytes as they are, when the frame would not be smaller).
+inline batch_body compress_body(const batch_body& in, arrow_compression c, int level) {
+  batch_body out;
+  out.nodes = in.nodes;
+  std::string frame_bytes;
+  for (std::size_t k = 0; k + 1 < in.buffers.size(); k += 2) {
+    const auto* src = in.bytes.data() + in.buffers[k];
+    const auto n = static_cast<std::size_t>(in.buffers[k + 1]);
+    if (n == 0) {  // empty buffers stay empty, without a prefix
+      out.buffers.insert(out.buffers.end(), {static_cast<std::int64_t>(out.bytes.size()), 0});
+      continue;
+    }
+    if (c == arrow_compression::lz4_frame) {
+      LZ4F_preferences_t prefs{};
+      prefs.compressionLevel = level;
+      frame_bytes.resize(LZ4F_compressFrameBound(n, &prefs));
+      const std::size_t r = LZ4F_compressFrame(frame_bytes.data(), frame_bytes.size(), src, n, &prefs);
+      if (LZ4F_isError(r)) throw error(std::string("write_arrow: LZ4 compression failed: ") + LZ4F_getErrorName(r));
+      frame_bytes.resize(r);
+    } else {
+      frame_bytes.resize(ZSTD_compressBound(n));
+      const std::size_t r = ZSTD_compress(frame_bytes.data(), frame_bytes.size(), src, n, level == 0 ? 1 : level);
+      if (ZSTD_isError(r)) throw error(std::string("write_arrow: Zstd compression failed: ") + ZSTD_getErrorName(r));
+      frame_bytes.resize(r);
+    }
+    const bool smaller = frame_bytes.size() < n;
+    const std::int64_t prefix = smaller ? static_cast<std::int64_t>(n) : -1;
+    std::string piece(reinterpret_cast<const char*>(&prefix), 8);
+    piece.append(smaller ? std::string_view(frame_bytes) : std::string_view(src, n));
+    out.buffer(piece.data(), piece.size());
+  }
+  return out;
+}
+
+inline std::string batch_message(std::size_t rows, const batch_body& body, arrow_compression c = arrow_compression::none) {
   fb_builder f;
   auto m = f.table({{0, 2, metadata_v5}, {1, 1, 3 /* RecordBatch */}, {2, 0, 0}, {3, 8, body.bytes.size()}});
   f.link(0, f.last);
-  auto r = f.table({{0, 8, rows}, {1, 0, 0}, {2, 0, 0}});
+  const bool compressed = c != arrow_compression::none;
+  auto r = compressed ? f.table({{0, 8, rows}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}}) : f.table({{0, 8, rows}, {1, 0, 0}, {2, 0, 0}});
   f.link(m[2], f.last);
   f.pair_vector(body.nodes);
   f.link(r[1], f.start);
   f.pair_vector(body.buffers);
   f.link(r[2], f.start);
+  if (compressed) {  // BodyCompression{codec: LZ4_FRAME 0 / ZSTD 1, method: BUFFER 0}
+    f.table({{0, 1, c == arrow_compression::zstd ? 1u : 0u}, {1, 1, 0}});
+    f.link(r[3], f.last);
+  }
   return f.b;
 }
 
@@ -290,7 +338,8 @@ void write_stream(std::ostream& out, const dataset<S>& d, std::size_t b, std::si
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (put_column<std::tuple_element_t<I, typename S::columns>>(body, std::get<I>(d.columns()), lo, hi, o.float64_scores), ...);
     }(std::make_index_sequence<S::column_count>{});
-    frame(out, batch_message(hi - lo, body), body.bytes);
+    if (o.compression != arrow_compression::none) body = compress_body(body, o.compression, o.compression_level);
+    frame(out, batch_message(hi - lo, body, o.compression), body.bytes);
   }
   const std::uint32_t eos[2] = {0xFFFFFFFFu, 0};
   out.write(reinterpret_cast<const char*>(eos), 8);

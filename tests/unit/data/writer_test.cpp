@@ -286,3 +286,132 @@ TEST_CASE("write_arrow: Apache's integration stream read, written back, read aga
   CHECK(describe(lb, "float32_nonnullable") == describe(la, "float32_nonnullable"));
   fs::remove_all(dir);
 }
+
+namespace {
+namespace ar = sbert::detail::arrow;
+struct buffer_census {
+  std::size_t compressed = 0, stored = 0, empty = 0;
+};
+/// Walks every record batch of an IPC stream: the BodyCompression codec, and each buffer as
+/// the format lays it out (empty; -1 + the bytes; or its length + one frame of the codec,
+/// recognised by the frame's magic number, not by sbert's decompressor).
+buffer_census census(const std::string& bytes, int codec) {
+  buffer_census c;
+  const auto* base = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const auto layout = ar::read_layout(base, bytes.size());
+  for (const auto& m : layout.messages) {
+    REQUIRE(m.header.has(3));
+    CHECK(m.header.table(3).scalar<std::int8_t>(0) == codec);
+    CHECK(m.header.table(3).scalar<std::int8_t>(1) == 0);  // BUFFER
+    const auto [first, n] = m.header.vector(2, 16);
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto off = ar::load_le<std::int64_t>(m.header.buf + first + 16 * k), len = ar::load_le<std::int64_t>(m.header.buf + first + 16 * k + 8);
+      CHECK(off % 8 == 0);
+      if (len == 0) { ++c.empty; continue; }
+      REQUIRE(len >= 8);
+      const auto prefix = ar::load_le<std::int64_t>(m.body.p + off);
+      if (prefix == -1) { ++c.stored; continue; }
+      REQUIRE(len >= 12);
+      CHECK(prefix > 0);
+      CHECK(ar::load_le<std::uint32_t>(m.body.p + off + 8) == (codec == 0 ? 0x184D2204u : 0xFD2FB528u));
+      ++c.compressed;
+    }
+  }
+  return c;
+}
+}  // namespace
+
+TEST_CASE("write_arrow: LZ4_FRAME and ZSTD bodies, read back; each buffer its length and one frame") {
+  const auto dir = scratch("arrow_compressed");
+  const auto s = scored_rows();
+  const auto l = labelled_rows();
+  const auto e = embedded_rows();
+  // one long compressible batch beside the small ones: its string data must shrink
+  sbert::dataset<labelled> big;
+  for (std::size_t i = 0; i < 2000; ++i) big.push_back("A man is playing a guitar on stage, number " + std::to_string(i % 17), static_cast<std::int64_t>(i % 3));
+  for (auto c : {sbert::arrow_compression::lz4_frame, sbert::arrow_compression::zstd})
+    for (int level : {0, 5}) {
+      const int codec = c == sbert::arrow_compression::zstd ? 1 : 0;
+      INFO("codec " << codec << ", level " << level);
+      sbert::arrow_write_options o;
+      o.batch_rows = 4;
+      o.compression = c;
+      o.compression_level = level;
+      sbert::write_arrow(s, (dir / "s.arrow").string(), o);
+      CHECK(sbert::read_arrow<scored>((dir / "s.arrow").string()).columns() == s.columns());
+      sbert::write_arrow(l, (dir / "l.arrow").string(), o);
+      CHECK(sbert::read_arrow<labelled>((dir / "l.arrow").string()).columns() == l.columns());
+      sbert::write_arrow(e, (dir / "e.arrow").string(), o);
+      CHECK(sbert::read_arrow<embedded>((dir / "e.arrow").string()).columns() == e.columns());
+      const auto small = census(slurp(dir / "s.arrow"), codec);
+      CHECK(small.stored > 0);  // 4-row offsets do not shrink: stored with -1
+      CHECK(small.empty > 0);   // validity bitmaps: none, and no prefix either
+      o.batch_rows = 1000;
+      sbert::write_arrow(big, (dir / "big.arrow").string(), o);
+      CHECK(sbert::read_arrow<labelled>((dir / "big.arrow").string()).columns() == big.columns());
+      CHECK(census(slurp(dir / "big.arrow"), codec).compressed >= 4);  // offsets, text, labels of 2 batches
+      sbert::write_arrow(big, (dir / "plain.arrow").string(), {});
+      CHECK(fs::file_size(dir / "big.arrow") * 4 < fs::file_size(dir / "plain.arrow"));
+      // save_to_disk passes the option on
+      sbert::save_to_disk(l, (dir / "saved").string(), o);
+      CHECK(sbert::load_from_disk<labelled>((dir / "saved").string()).columns() == l.columns());
+    }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("read_arrow: a compressed buffer whose length or frame is wrong is an error saying so") {
+  sbert::dataset<labelled> d;
+  for (std::size_t i = 0; i < 200; ++i) d.push_back("abc", 1);  // 600 bytes of text: compressed
+  for (auto c : {sbert::arrow_compression::lz4_frame, sbert::arrow_compression::zstd}) {
+    const char* name = c == sbert::arrow_compression::zstd ? "ZSTD" : "LZ4_FRAME";
+    INFO(name);
+    sbert::arrow_write_options o;
+    o.compression = c;
+    const auto dir = scratch("arrow_bad");
+    sbert::write_arrow(d, (dir / "x.arrow").string(), o);
+    const std::string good = slurp(dir / "x.arrow");
+    fs::remove_all(dir);
+    REQUIRE(sbert::parse_arrow<labelled>(good).columns() == d.columns());
+    // find the text buffer: its prefix states 600 bytes
+    const auto* base = reinterpret_cast<const std::uint8_t*>(good.data());
+    const auto layout = ar::read_layout(base, good.size());
+    REQUIRE(layout.messages.size() == 1);
+    const auto& m = layout.messages[0];
+    const auto [first, n] = m.header.vector(2, 16);
+    std::size_t prefix_at = 0, len_at = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto off = ar::load_le<std::int64_t>(m.header.buf + first + 16 * k);
+      const auto len = ar::load_le<std::int64_t>(m.header.buf + first + 16 * k + 8);
+      if (len >= 8 && ar::load_le<std::int64_t>(m.body.p + off) == 600) {
+        prefix_at = static_cast<std::size_t>(m.body.p + off - base);
+        len_at = static_cast<std::size_t>(m.header.buf + first + 16 * k + 8 - base);
+      }
+    }
+    REQUIRE(prefix_at > 0);
+    auto patched = [&](std::size_t at, std::int64_t v) {
+      std::string b = good;
+      std::memcpy(b.data() + at, &v, 8);
+      return b;
+    };
+    CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(patched(prefix_at, 601)),
+                      Catch::Contains(std::string(name) + " buffer decompresses to 600 bytes, not its stated 601"));
+    CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(patched(prefix_at, 599)),
+                      Catch::Contains(std::string(name) + " buffer decompresses to more than its stated 599 bytes"));
+    CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(patched(prefix_at, -2)), Catch::Contains("states a negative length"));
+    // the buffer one byte short: its frame is cut
+    const auto len = ar::load_le<std::int64_t>(base + len_at);
+    CHECK_THROWS_AS(sbert::parse_arrow<labelled>(patched(len_at, len - 1)), sbert::input_error);
+    CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(patched(len_at, 5)), Catch::Contains("shorter than its 8-byte length prefix"));
+    // a stated length of 2^40 on a short frame: an error, not a 1 TiB allocation
+    CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(patched(prefix_at, std::int64_t{1} << 40)), Catch::Contains("not its stated 1099511627776"));
+    // an unknown codec and an unknown method in BodyCompression
+    const ar::fb_table bc = m.header.table(3);
+    for (int field : {0, 1}) {
+      std::string b = good;
+      const std::size_t at = static_cast<std::size_t>(bc.buf + bc.field(field) - base);
+      REQUIRE(bc.field(field) != 0);
+      b[at] = 7;
+      CHECK_THROWS_WITH(sbert::parse_arrow<labelled>(b), Catch::Contains(field == 0 ? "unknown codec 7" : "compression method 7"));
+    }
+  }
+}

@@ -6,10 +6,14 @@
 // values of one array. Every offset and length is checked against its buffer; malformed bytes
 // throw sbert::input_error, never read outside the input.
 #pragma once
+#include <lz4frame.h>
 #include <simdjson.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <stdexcept>
 #include <cstring>
 #include <map>
@@ -265,6 +269,65 @@ struct array_ref {
   }
 };
 
+// ---- compressed bodies (BodyCompression, method BUFFER) ------------------------------------
+enum class body_codec : std::int8_t { none = -1, lz4_frame = 0, zstd = 1 };
+
+/// One compressed buffer's bytes after its 8-byte length prefix, decompressed. The output grows
+/// with what the frame really yields (never allocated from the stated length alone, which a
+/// malformed file could set to anything) and must come to exactly `stated` bytes, from exactly
+/// one frame that fills the buffer.
+inline std::vector<std::uint8_t> decompress_buffer(body_codec codec, const std::uint8_t* src, std::size_t n, std::size_t stated) {
+  const char* name = codec == body_codec::lz4_frame ? "LZ4_FRAME" : "ZSTD";
+  std::vector<std::uint8_t> out(std::min<std::size_t>(stated, std::max<std::size_t>(4 * n, 4096)));
+  std::size_t produced = 0, consumed = 0;
+  std::uint8_t spare = 0;  // output space once `stated` bytes are in: any byte there is one too many
+  auto step = [&](auto&& call) {
+    for (;;) {
+      if (produced == out.size() && out.size() < stated) out.resize(std::min(stated, 2 * out.size()));
+      const bool full = produced == out.size();
+      std::uint8_t* dst = full ? &spare : out.data() + produced;
+      const std::size_t room = full ? 1 : out.size() - produced;
+      std::size_t made = 0;
+      const std::size_t before = consumed;
+      const bool done = call(dst, room, made);
+      if (full && made > 0) bad(std::string("a ") + name + " buffer decompresses to more than its stated " + std::to_string(stated) + " bytes");
+      produced += made;
+      if (done) break;
+      // no byte in and none out: the decoder needs input the buffer does not have
+      if (made == 0 && consumed == before) bad(std::string("a ") + name + " buffer ends inside its frame");
+    }
+  };
+  if (codec == body_codec::lz4_frame) {
+    LZ4F_dctx* raw = nullptr;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) throw std::bad_alloc();
+    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(raw, &LZ4F_freeDecompressionContext);
+    step([&](std::uint8_t* dst, std::size_t room, std::size_t& made) {
+      std::size_t dst_size = room, src_size = n - consumed;
+      const std::size_t r = LZ4F_decompress(ctx.get(), dst, &dst_size, src + consumed, &src_size, nullptr);
+      if (LZ4F_isError(r)) bad(std::string("a corrupt LZ4_FRAME buffer (") + LZ4F_getErrorName(r) + ")");
+      consumed += src_size;
+      made = dst_size;
+      return r == 0;  // the frame is complete
+    });
+  } else {
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    if (!ctx) throw std::bad_alloc();
+    step([&](std::uint8_t* dst, std::size_t room, std::size_t& made) {
+      ZSTD_outBuffer o{dst, room, 0};
+      ZSTD_inBuffer i{src + consumed, n - consumed, 0};
+      const std::size_t r = ZSTD_decompressStream(ctx.get(), &o, &i);
+      if (ZSTD_isError(r)) bad(std::string("a corrupt ZSTD buffer (") + ZSTD_getErrorName(r) + ")");
+      consumed += i.pos;
+      made = o.pos;
+      return r == 0;  // a frame is complete and flushed
+    });
+  }
+  if (produced != stated)
+    bad(std::string("a ") + name + " buffer decompresses to " + std::to_string(produced) + " bytes, not its stated " + std::to_string(stated));
+  if (consumed != n) bad(std::string("a ") + name + " buffer holds bytes after its frame");
+  return out;
+}
+
 struct batch_reader {
   const std::uint8_t* body;
   std::size_t body_size;
@@ -273,6 +336,10 @@ struct batch_reader {
   const std::uint8_t* buffers;  // 16-byte Buffer structs
   std::size_t buffer_count, buffer_next = 0;
   std::int64_t batch_length;
+  body_codec codec = body_codec::none;
+  // decompressed buffers: the arrays read from this batch point into them, so whoever keeps
+  // those arrays (a dictionary) keeps this too
+  std::shared_ptr<std::deque<std::vector<std::uint8_t>>> owned;
 
   bytes next_buffer() {
     if (buffer_next >= buffer_count) bad("a record batch has fewer buffers than its schema needs");
@@ -281,7 +348,15 @@ struct batch_reader {
     if (off < 0 || len < 0 || static_cast<std::uint64_t>(off) > body_size ||
         static_cast<std::uint64_t>(len) > body_size - static_cast<std::uint64_t>(off))
       bad("a buffer lies outside the message body");
-    return {body + off, static_cast<std::size_t>(len)};
+    const bytes raw{body + off, static_cast<std::size_t>(len)};
+    if (codec == body_codec::none || raw.n == 0) return raw;  // empty buffers carry no length prefix
+    if (raw.n < 8) bad("a compressed buffer shorter than its 8-byte length prefix");
+    const auto stated = load_le<std::int64_t>(raw.p);
+    if (stated == -1) return {raw.p + 8, raw.n - 8};  // stored uncompressed
+    if (stated < 0) bad("a compressed buffer states a negative length");
+    if (!owned) owned = std::make_shared<std::deque<std::vector<std::uint8_t>>>();
+    auto& v = owned->emplace_back(decompress_buffer(codec, raw.p + 8, raw.n - 8, static_cast<std::size_t>(stated)));
+    return {v.data(), v.size()};
   }
   void skip(const field_desc& f) {
     std::size_t nn = 0, nb = 0;
@@ -421,6 +496,7 @@ inline bool is_list(type_id t) { return t == type_id::list || t == type_id::larg
 struct dictionary {
   std::unique_ptr<field_desc> value_field;  // the field with its dictionary encoding removed
   std::vector<array_ref> chunks;
+  std::vector<std::shared_ptr<std::deque<std::vector<std::uint8_t>>>> owned;  // chunks' decompressed buffers
   std::vector<std::int64_t> ends;  // cumulative lengths
 
   // The chunk and the position in it of dictionary entry `k`.
@@ -481,12 +557,15 @@ inline message read_message(const std::uint8_t* data, std::size_t size, std::siz
 
 /// A RecordBatch table over its body.
 inline batch_reader open_batch(const fb_table& rb, const bytes& body) {
-  if (rb.has(3)) {
-    const auto codec = rb.table(3).scalar<std::int8_t>(0);
-    bad(std::string("the record batch body is compressed with ") + (codec == 0 ? "LZ4_FRAME" : codec == 1 ? "ZSTD" : "an unknown codec") +
-        ", which this reader does not decompress (write the file uncompressed)");
-  }
   batch_reader r{};
+  if (rb.has(3)) {  // BodyCompression{codec: LZ4_FRAME (default) | ZSTD, method: BUFFER}
+    const fb_table c = rb.table(3);
+    const auto codec = c.scalar<std::int8_t>(0);
+    if (codec != 0 && codec != 1) bad("the record batch body is compressed with unknown codec " + std::to_string(codec) + " (known: LZ4_FRAME, ZSTD)");
+    if (const auto method = c.scalar<std::int8_t>(1); method != 0)
+      bad("the record batch body uses compression method " + std::to_string(method) + " (known: BUFFER)");
+    r.codec = static_cast<body_codec>(codec);
+  }
   r.body = body.p;
   r.body_size = body.n;
   r.batch_length = rb.scalar<std::int64_t>(0);

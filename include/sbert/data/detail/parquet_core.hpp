@@ -299,8 +299,8 @@ class parquet_file {
     const row_group_meta& rg = meta_.row_groups[g];
     const column_meta& m = rg.columns[p.leaf];
     if (m.type != p.type) throw format_error("the column chunk's type differs from the schema's");
-    if (m.codec != 0 && m.codec != 1 && m.codec != 2 && m.codec != 6)
-      throw format_error("unsupported compression codec " + codec_name(m.codec) + " (supported: UNCOMPRESSED, SNAPPY, GZIP, ZSTD)");
+    if (m.codec != 0 && m.codec != 1 && m.codec != 2 && m.codec != 5 && m.codec != 6 && m.codec != 7)
+      throw format_error("unsupported compression codec " + codec_name(m.codec) + " (supported: UNCOMPRESSED, SNAPPY, GZIP, LZ4, ZSTD, LZ4_RAW)");
     if (m.num_values < 0) throw format_error("a negative value count");
     // levels of flat columns are one per row; a cap keeps a lying header from exhausting memory
     if (p.max_rep == 0 && m.num_values != rg.num_rows)

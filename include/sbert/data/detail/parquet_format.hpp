@@ -5,6 +5,7 @@
 // indices, RLE booleans) and page decompression. Every length read from a file is checked
 // against the bytes that are there; a bad one is a std::runtime_error the caller words.
 #pragma once
+#include <lz4.h>
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -397,6 +398,33 @@ inline void decode_hybrid(const std::uint8_t* p, std::size_t n, int width, std::
 }
 
 // ---- decompression -------------------------------------------------------------------------
+/// One LZ4 block that must decode to exactly `expected` bytes (LZ4_decompress_safe never
+/// writes past `expected` nor reads past `n`).
+inline bool lz4_block(const std::uint8_t* src, std::size_t n, std::uint8_t* dst, std::size_t expected) {
+  if (n > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE) || expected > static_cast<std::size_t>(INT32_MAX)) return false;
+  const int r = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst), static_cast<int>(n),
+                                    static_cast<int>(expected));
+  return r >= 0 && static_cast<std::size_t>(r) == expected;
+}
+
+/// Hadoop's LZ4 framing: blocks of [big-endian uint32 decompressed size][uint32 compressed
+/// size][LZ4 block], filling exactly `expected` bytes from exactly `n`.
+inline bool lz4_hadoop(const std::uint8_t* src, std::size_t n, std::uint8_t* dst, std::size_t expected) {
+  auto be32 = [](const std::uint8_t* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+  };
+  std::size_t in = 0, out = 0;
+  while (n - in >= 8) {
+    const std::size_t raw = be32(src + in), packed = be32(src + in + 4);
+    in += 8;
+    if (packed > n - in || raw > expected - out) return false;
+    if (!lz4_block(src + in, packed, dst + out, raw)) return false;
+    in += packed;
+    out += raw;
+  }
+  return in == n && out == expected;
+}
+
 inline void decompress(std::int32_t codec, const std::uint8_t* src, std::size_t n, std::vector<std::uint8_t>& out,
                        std::size_t expected) {
   // the stated size is checked against what the stream can hold before any allocation
@@ -410,6 +438,8 @@ inline void decompress(std::int32_t codec, const std::uint8_t* src, std::size_t 
       throw format_error("a Zstd page does not decompress to its stated size");
   } else if (codec == 2 && expected / 1100 > n + 64) {  // deflate expands at most ~1032:1
     throw format_error("a GZIP page states a size its data cannot hold");
+  } else if ((codec == 5 || codec == 7) && expected / 256 > n + 16) {  // an LZ4 block expands at most ~255:1
+    throw format_error("an " + codec_name(codec) + " page states a size its data cannot hold");
   }
   out.resize(expected);
   switch (codec) {
@@ -449,6 +479,15 @@ inline void decompress(std::int32_t codec, const std::uint8_t* src, std::size_t 
       const std::size_t got = expected - z.avail_out;
       inflateEnd(&z);
       if (got != expected) throw format_error("a GZIP page does not decompress to its stated size");
+      return;
+    }
+    case 7: {  // LZ4_RAW: one LZ4 block, no framing
+      if (!lz4_block(src, n, out.data(), expected)) throw format_error("an LZ4_RAW page is corrupt or has the wrong size");
+      return;
+    }
+    case 5: {  // LZ4 (deprecated): Hadoop's framing, or else one raw block (older parquet-cpp wrote that)
+      if (!lz4_hadoop(src, n, out.data(), expected) && !lz4_block(src, n, out.data(), expected))
+        throw format_error("an LZ4 page is corrupt or has the wrong size (neither Hadoop-framed nor a raw LZ4 block)");
       return;
     }
     default: throw format_error("unsupported codec " + codec_name(codec));
