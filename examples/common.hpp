@@ -167,32 +167,6 @@ inline bool check_reload(sbert::models::sentence_transformer& model, const std::
   return same;
 }
 
-/// A BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) as the
-/// InformationRetrievalEvaluator takes it. Documents are title + " " + text, as BEIR and
-/// sentence-transformers' examples build them; a qrel counts when its score is > 0.
-struct beir_data {
-  sbert::information_retrieval_evaluator::id_texts corpus, queries;
-  sbert::information_retrieval_evaluator::relevance relevant;  // query id -> relevant document ids
-};
-
-inline beir_data load_beir(const std::string& dir, const std::string& split) {
-  struct id : sbert::text_column<"_id"> {};
-  struct title : sbert::text_column<"title"> {};
-  struct text : sbert::text_column<"text"> {};
-  struct query_id : sbert::text_column<"query-id"> {};
-  struct corpus_id : sbert::text_column<"corpus-id"> {};
-  struct relevance : sbert::score_column<"score"> {};
-  const auto docs = sbert::read_jsonl<sbert::schema<id, title, text>>(dir + "/corpus.jsonl");
-  const auto queries = sbert::read_jsonl<sbert::schema<id, text>>(dir + "/queries.jsonl");
-  const auto qrels = sbert::read_tsv<sbert::schema<query_id, corpus_id, relevance>>(dir + "/qrels/" + split + ".tsv");
-  beir_data b;
-  for (std::size_t i = 0; i < docs.size(); ++i) b.corpus.emplace_back(docs[i].get<id>(), docs[i].get<title>() + " " + docs[i].get<text>());
-  for (std::size_t i = 0; i < queries.size(); ++i) b.queries.emplace_back(queries[i].get<id>(), queries[i].get<text>());
-  for (std::size_t i = 0; i < qrels.size(); ++i)
-    if (qrels[i].get<relevance>() > 0) b.relevant[qrels[i].get<query_id>()].insert(qrels[i].get<corpus_id>());
-  return b;
-}
-
 }  // namespace example
 
 // ---- Distillation, multilingual and unsupervised examples ----------------------------------

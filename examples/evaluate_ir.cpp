@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   }
   try {
     const auto t_load = std::chrono::steady_clock::now();
-    auto [corpus, queries, rel] = example::load_beir(dir, split);
+    auto [corpus, queries, rel] = sbert::read_beir(dir, split);
     if (max_corpus && max_corpus < corpus.size()) corpus.resize(max_corpus);
     if (max_queries && max_queries < queries.size()) queries.resize(max_queries);
 

@@ -28,7 +28,7 @@ int main(int argc, char** argv) try {
       argc, argv, "train_scifact [--model DIR] [--epochs N] [--batch-size B] [--max-rows N] [--max-corpus N] [--output DIR] [--shared DIR]");
   sbert::models::set_threads_from_hardware();
   auto model = example::make_model(c);
-  const auto beir = example::load_beir(c.shared + "/data/scifact", "train");
+  const auto beir = sbert::read_beir(c.shared + "/data/scifact", "train");
   std::map<std::string, std::string> doc_text;
   for (const auto& [id, text] : beir.corpus) doc_text.emplace(id, text);
 

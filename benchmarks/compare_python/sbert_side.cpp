@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       p << clean(stsb.column<sentence1>()[i]) << '\t' << clean(stsb.column<sentence2>()[i]) << '\t' << stsb.column<score>()[i] << '\n';
   }
   // SciFact: every query with train qrels, its relevant documents plus distractors up to the size.
-  const auto beir = example::load_beir(shared + "/data/scifact", "train");
+  const auto beir = sbert::read_beir(shared + "/data/scifact", "train");
   const std::size_t corpus_size = quick ? 300 : 2000;
   const auto& rel = beir.relevant;
   std::set<std::string> relevant_docs;

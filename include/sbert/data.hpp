@@ -9,5 +9,6 @@
 #include <sbert/data/parquet_writer.hpp>
 #include <sbert/data/arrow.hpp>
 #include <sbert/data/arrow_writer.hpp>
+#include <sbert/data/beir.hpp>
 #include <sbert/data/readers.hpp>
 #include <sbert/data/schema.hpp>
