@@ -102,6 +102,19 @@ void parquet_round_trip(const sbert::dataset<S>& d, const fs::path& dir) {
           for (const auto& c : g.columns) CHECK(c.codec == static_cast<std::int32_t>(codec));
       }
 }
+
+/// The scored, labelled and embedded rows written to dir/{s,l,e}.arrow with `o`, each read back equal.
+void arrow_round_trips(const fs::path& dir, const sbert::arrow_write_options& o) {
+  const auto s = scored_rows();
+  const auto l = labelled_rows();
+  const auto e = embedded_rows();
+  sbert::write_arrow(s, (dir / "s.arrow").string(), o);
+  CHECK(sbert::read_arrow<scored>((dir / "s.arrow").string()).columns() == s.columns());
+  sbert::write_arrow(l, (dir / "l.arrow").string(), o);
+  CHECK(sbert::read_arrow<labelled>((dir / "l.arrow").string()).columns() == l.columns());
+  sbert::write_arrow(e, (dir / "e.arrow").string(), o);
+  CHECK(sbert::read_arrow<embedded>((dir / "e.arrow").string()).columns() == e.columns());
+}
 }  // namespace
 
 TEST_CASE("write_parquet: every column type and codec, row groups and pages, read back") {
@@ -204,13 +217,7 @@ TEST_CASE("write_arrow and save_to_disk: every column type, batches and shards, 
   o.batch_rows = 4;
   const auto s = scored_rows();
   const auto l = labelled_rows();
-  const auto e = embedded_rows();
-  sbert::write_arrow(s, (dir / "s.arrow").string(), o);
-  CHECK(sbert::read_arrow<scored>((dir / "s.arrow").string()).columns() == s.columns());
-  sbert::write_arrow(l, (dir / "l.arrow").string(), o);
-  CHECK(sbert::read_arrow<labelled>((dir / "l.arrow").string()).columns() == l.columns());
-  sbert::write_arrow(e, (dir / "e.arrow").string(), o);
-  CHECK(sbert::read_arrow<embedded>((dir / "e.arrow").string()).columns() == e.columns());
+  arrow_round_trips(dir, o);
   // the stream holds a schema, ceil(23 / 4) = 6 record batches and the end marker
   const std::string bytes = slurp(dir / "s.arrow");
   const auto layout = sbert::detail::arrow::read_layout(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
@@ -323,9 +330,7 @@ buffer_census census(const std::string& bytes, int codec) {
 
 TEST_CASE("write_arrow: LZ4_FRAME and ZSTD bodies, read back; each buffer its length and one frame") {
   const auto dir = scratch("arrow_compressed");
-  const auto s = scored_rows();
   const auto l = labelled_rows();
-  const auto e = embedded_rows();
   // one long compressible batch beside the small ones: its string data must shrink
   sbert::dataset<labelled> big;
   for (std::size_t i = 0; i < 2000; ++i) big.push_back("A man is playing a guitar on stage, number " + std::to_string(i % 17), static_cast<std::int64_t>(i % 3));
@@ -337,12 +342,7 @@ TEST_CASE("write_arrow: LZ4_FRAME and ZSTD bodies, read back; each buffer its le
       o.batch_rows = 4;
       o.compression = c;
       o.compression_level = level;
-      sbert::write_arrow(s, (dir / "s.arrow").string(), o);
-      CHECK(sbert::read_arrow<scored>((dir / "s.arrow").string()).columns() == s.columns());
-      sbert::write_arrow(l, (dir / "l.arrow").string(), o);
-      CHECK(sbert::read_arrow<labelled>((dir / "l.arrow").string()).columns() == l.columns());
-      sbert::write_arrow(e, (dir / "e.arrow").string(), o);
-      CHECK(sbert::read_arrow<embedded>((dir / "e.arrow").string()).columns() == e.columns());
+      arrow_round_trips(dir, o);
       const auto small = census(slurp(dir / "s.arrow"), codec);
       CHECK(small.stored > 0);  // 4-row offsets do not shrink: stored with -1
       CHECK(small.empty > 0);   // validity bitmaps: none, and no prefix either
