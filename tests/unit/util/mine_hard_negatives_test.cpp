@@ -46,23 +46,17 @@ struct scifact {
 };
 const scifact& scifact_data() {
   static const scifact s = [] {
-    struct id : sbert::text_column<"_id"> {};
-    struct title : sbert::text_column<"title"> {};
-    struct text : sbert::text_column<"text"> {};
-    struct qid : sbert::text_column<"query-id"> {};
-    struct cid : sbert::text_column<"corpus-id"> {};
-    struct rel : sbert::score_column<"score"> {};
-    const auto docs = sbert::read_jsonl<sbert::schema<id, title, text>>(data("scifact/corpus.jsonl"));
-    const auto queries = sbert::read_jsonl<sbert::schema<id, text>>(data("scifact/queries.jsonl"));
-    const auto qrels = sbert::read_tsv<sbert::schema<qid, cid, rel>>(data("scifact/qrels/train.tsv"));
-    std::unordered_map<std::string, std::string> doc, query;
-    for (std::size_t i = 0; i < docs.size(); ++i) doc[docs[i].get<id>()] = docs[i].get<title>() + " " + docs[i].get<text>();
-    for (std::size_t i = 0; i < queries.size(); ++i) query[queries[i].get<id>()] = queries[i].get<text>();
+    const auto beir = sbert::read_beir(data("scifact"), "train");
+    std::unordered_map<std::string, std::string> doc(beir.corpus.begin(), beir.corpus.end());
     scifact out;
-    for (std::size_t i = 0; i < qrels.size() && out.rows.size() < 120; ++i)
-      if (query.count(qrels[i].get<qid>()) && doc.count(qrels[i].get<cid>()))
-        out.rows.push_back(query[qrels[i].get<qid>()], doc[qrels[i].get<cid>()]);
-    for (std::size_t i = 0; i < 200; ++i) out.corpus.push_back(docs[i].get<title>() + " " + docs[i].get<text>());
+    // queries in file order, each with its relevant documents (title + " " + text)
+    for (const auto& [qid, query] : beir.queries) {
+      const auto rel = beir.relevant.find(qid);
+      if (rel == beir.relevant.end()) continue;
+      for (const auto& cid : rel->second)
+        if (out.rows.size() < 120 && doc.count(cid)) out.rows.push_back(query, doc[cid]);
+    }
+    for (std::size_t i = 0; i < 200; ++i) out.corpus.push_back(beir.corpus[i].second);
     return out;
   }();
   return s;
