@@ -40,7 +40,6 @@
 
 #include <sbert/data.hpp>
 #include <sbert/distributed/data_parallel.hpp>
-#include <sbert/losses/cached.hpp>
 #include <sbert/distributed/process_group.hpp>
 #include <sbert/io/safetensors_torch.hpp>
 #include <sbert/losses/cached.hpp>
@@ -62,6 +61,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -69,7 +69,9 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -137,23 +139,50 @@ struct run_config {
   double bucket_mb = 25;
 };
 
-// The run of `name` as one of N ranks (distributed) or as the one-process reference.
+// The exactness cases (ctest's distributed.<name>.N): the loss, gathering across devices,
+// gradient accumulation and the multi-dataset run. "resume" is the 2-process CoSENT run that
+// the resume cases checkpoint and resume.
+struct exactness_case {
+  std::string_view name, loss;
+  bool gather = false;
+  std::int64_t accum = 1;
+  bool multi = false;
+};
+constexpr exactness_case kCases[] = {
+    {"cosent", "cosent"},
+    {"mnrl_local", "mnrl"},
+    {"mnrl_gather", "mnrl", true},
+    {"mnrls_gather", "mnrls", true},
+    {"cosent_accum", "cosent", false, 2},
+    {"mnrl_gather_accum", "mnrl", true, 2},
+    {"multi_gather", "mnrl", true, 1, true},
+    {"cmnrl_gather", "cmnrl", true},
+    {"cmnrls_gather", "cmnrls", true},
+    {"gist_gather", "gist", true},
+    {"cgist_gather", "cgist", true},
+    {"megabatch_gather", "megabatch", true},
+    {"cmegabatch_gather", "cmegabatch", true},
+    {"resume", "cosent"},
+};
+
+// The run of case `name` as one of N ranks (distributed) or as the one-process reference:
+// gathering -> one process over the global batch (N*b rows); else the same micro-batches
+// as accumulation (N times the run's), each loss / (accum N).
 run_config config_for(const std::string& name, int n, bool distributed) {
+  const auto* k = std::find_if(std::begin(kCases), std::end(kCases), [&](const exactness_case& x) { return x.name == name; });
+  if (k == std::end(kCases)) throw std::invalid_argument("test_distributed: no exactness case '" + name + "'");
   run_config c;
-  c.loss = name.starts_with("cosent") || name == "resume" ? "cosent" : name.starts_with("mnrls") ? "mnrls" : "mnrl";
-  for (std::string l : {"cmnrl", "cmnrls", "gist", "cgist", "megabatch", "cmegabatch"})
-    if (name.starts_with(l + "_")) c.loss = l;
-  c.gather = name.find("gather") != std::string::npos;
-  c.multi = name.starts_with("multi");
-  const std::int64_t accum = name.ends_with("_accum") ? 2 : 1;
-  if (distributed || name == "resume") {
-    c.accum = accum;
+  c.loss = std::string(k->loss);
+  c.gather = k->gather;
+  c.multi = k->multi;
+  if (distributed) {
+    c.accum = k->accum;
   } else if (c.gather) {
-    c.batch = kPerDevice * n;  // the global batch, in one process
-    c.accum = accum;
+    c.batch = kPerDevice * n;
+    c.accum = k->accum;
     c.gather = false;
   } else {
-    c.accum = accum * n;  // the same micro-batches, each loss / (accum N)
+    c.accum = k->accum * n;
   }
   return c;
 }
