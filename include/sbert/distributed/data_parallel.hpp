@@ -119,6 +119,21 @@ inline std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<at::
   return out;
 }
 
+// Writes a reduced bucket back: each member's gradient (created as zeros where it has none)
+// becomes its slice of `flat` times `scale`.
+inline void scatter_bucket(const at::Tensor& flat, const std::vector<at::Tensor>& tensors, const std::vector<std::size_t>& members,
+                           double scale) {
+  flat.mul_(scale);
+  std::int64_t off = 0;
+  for (auto i : members) {
+    const auto& t = tensors[i];
+    if (!t.grad().defined()) t.mutable_grad() = at::zeros_like(t);
+    auto& gr = t.mutable_grad();
+    gr.copy_(flat.narrow(0, off, gr.numel()).view(gr.sizes()));
+    off += gr.numel();
+  }
+}
+
 // The globally used tensors in bucket order (reverse), from flags max-reduced over the ranks.
 inline std::vector<std::size_t> used_in_reverse(const float* flags, std::size_t n) {
   std::vector<std::size_t> order;
@@ -161,13 +176,7 @@ SBERT_INLINE void all_reduce_gradients(process_group& g, const std::vector<at::T
     for (auto i : bucket) flat_parts.push_back(tensors[i].grad().reshape({-1}));
     std::vector<at::Tensor> flat{at::cat(flat_parts)};
     g.all_reduce_sum(flat);
-    flat[0].mul_(inv);
-    std::int64_t off = 0;
-    for (auto i : bucket) {
-      auto& gr = tensors[i].mutable_grad();
-      gr.copy_(flat[0].narrow(0, off, gr.numel()).view(gr.sizes()));
-      off += gr.numel();
-    }
+    detail::scatter_bucket(flat[0], tensors, bucket, inv);
   }
 }
 
@@ -177,7 +186,6 @@ struct gradient_reducer::state {
     at::Tensor flat;  // the members' gradients, flattened: what is all-reduced
     std::size_t waiting = 0;
     process_group::work work;
-    bool launched = false;
   };
   // Called by the engine after a tensor's gradient accumulator has run.
   struct hook : torch::autograd::FunctionPostHook {
@@ -248,7 +256,6 @@ struct gradient_reducer::state {
       auto& b = buckets[next++];
       std::vector<at::Tensor> v{b.flat};
       b.work = g.all_reduce_sum_async(v);
-      b.launched = true;
       if (armed) ++early;
     }
   }
@@ -359,15 +366,7 @@ SBERT_INLINE void gradient_reducer::finish() {
   const double inv = 1.0 / static_cast<double>(s.g.size());
   for (auto& b : s.buckets) {
     b.work.wait();
-    b.flat.mul_(inv);
-    std::int64_t off = 0;
-    for (auto i : b.members) {
-      const auto& t = s.tensors[i];
-      if (!t.grad().defined()) t.mutable_grad() = at::zeros_like(t);
-      auto& gr = t.mutable_grad();
-      gr.copy_(b.flat.narrow(0, off, gr.numel()).view(gr.sizes()));
-      off += gr.numel();
-    }
+    detail::scatter_bucket(b.flat, s.tensors, b.members, inv);
   }
   auto& st = detail::stats_slot();
   ++st.overlapped_steps;

@@ -30,6 +30,15 @@ std::multiset<std::size_t> row_range(std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) s.insert(i);
   return s;
 }
+/// n rows ("anchor " + i % ka, "positive " + i % kp): texts repeat, as no_duplicates must handle.
+sbert::dataset<sbert::schema<a, p>> repeating_pairs(int n, int ka, int kp) {
+  std::vector<std::string> as, ps;
+  for (int i = 0; i < n; ++i) {
+    as.push_back("anchor " + std::to_string(i % ka));
+    ps.push_back("positive " + std::to_string(i % kp));
+  }
+  return sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+}
 /// n rows "t0", "t1", ... labelled i % k.
 sbert::dataset<sbert::schema<a, lab>> labelled(int n, int k) {
   std::vector<std::string> as;
@@ -74,12 +83,7 @@ TEST_CASE("default_batch_sampler: a seeded permutation per epoch, cut into batch
 }
 
 TEST_CASE("no_duplicates: 100 rows of 50 values each appearing twice, bs 10, drop_last: every batch full and unique") {
-  std::vector<std::string> as, ps;
-  for (int i = 0; i < 100; ++i) {
-    as.push_back("anchor " + std::to_string(i % 50));
-    ps.push_back("positive " + std::to_string(i % 50));
-  }
-  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  const auto d = repeating_pairs(100, 50, 50);
   sbert::no_duplicates_batch_sampler s(d, 10, true, 3);
   auto b = s.batches(0);
   CHECK(b.size() >= 9);  // greedy scans: the last rows may only pair with their duplicate
@@ -87,8 +91,8 @@ TEST_CASE("no_duplicates: 100 rows of 50 values each appearing twice, bs 10, dro
     REQUIRE(batch.size() == 10);
     std::set<std::string> seen;
     for (auto r : batch) {
-      CHECK(seen.insert(as[r]).second);
-      CHECK(seen.insert(ps[r]).second);
+      CHECK(seen.insert(d[r].get<a>()).second);
+      CHECK(seen.insert(d[r].get<p>()).second);
     }
   }
 }
@@ -282,12 +286,7 @@ TEST_CASE("distributed_batch_sampler: the ranks' slices of each step are the glo
 }
 
 TEST_CASE("distributed_batch_sampler over no_duplicates: no text twice across the ranks of a step") {
-  std::vector<std::string> as, ps;
-  for (int i = 0; i < 200; ++i) {
-    as.push_back("anchor " + std::to_string(i % 60));
-    ps.push_back("positive " + std::to_string(i % 45));
-  }
-  auto d = sbert::dataset<sbert::schema<a, p>>::from_columns(as, ps);
+  const auto d = repeating_pairs(200, 60, 45);
   const int world = 2;
   auto global = std::make_shared<sbert::no_duplicates_batch_sampler>(d, 8 * world, true, 3);
   const auto s = shards(global, world, 0);
@@ -298,8 +297,8 @@ TEST_CASE("distributed_batch_sampler over no_duplicates: no text twice across th
     for (int r = 0; r < world; ++r) {
       CHECK(s[r][step].size() == 8);
       for (auto row : s[r][step]) {
-        CHECK(seen.insert(as[row]).second);
-        CHECK(seen.insert(ps[row]).second);
+        CHECK(seen.insert(d[row].get<a>()).second);
+        CHECK(seen.insert(d[row].get<p>()).second);
       }
     }
   }
